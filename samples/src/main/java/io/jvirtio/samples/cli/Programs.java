@@ -1,0 +1,99 @@
+package io.jvirtio.samples.cli;
+
+import picocli.CommandLine;
+
+import java.io.PrintStream;
+import java.io.PrintWriter;
+import java.util.Arrays;
+import java.util.List;
+import java.util.function.Supplier;
+
+/**
+ * The programs {@code ./jvirtio} can run, and the one place that maps a name to a command.
+ * <p>
+ * Every program is a picocli command: {@code --help} documents its options, a bad option or value is reported in one
+ * line with a non-zero exit, and {@code --json} makes its last line of output one JSON object.
+ * <p>
+ * Thread safety: called once, on the main thread.
+ */
+public final class Programs
+{
+    /** Exit status for a usage error: unknown program, bad option or value. */
+    public static final int USAGE = 2;
+
+    /**
+     * A runnable program.
+     *
+     * @param name    what the user types after {@code ./jvirtio}.
+     * @param summary one line for {@code ./jvirtio --help}.
+     * @param command makes a fresh picocli command object.
+     */
+    public record Program(String name, String summary, Supplier<Object> command)
+    {
+    }
+
+    private static final List<Program> PROGRAMS = List.of();
+
+    private Programs()
+    {
+    }
+
+    /** @return every program, in the order {@code --help} lists them. */
+    public static List<Program> all()
+    {
+        return PROGRAMS;
+    }
+
+    /**
+     * Runs the program named by {@code args[0]} with the remaining arguments.
+     *
+     * @return the process exit status.
+     */
+    public static int run(final String[] args, final PrintStream out, final PrintStream err)
+    {
+        if (args.length == 0 || "--help".equals(args[0]) || "-h".equals(args[0]) || "help".equals(args[0]))
+        {
+            printHelp(out);
+            return args.length == 0 ? USAGE : 0;
+        }
+        for (final Program program : PROGRAMS)
+        {
+            if (program.name().equals(args[0]))
+            {
+                return command(program, out, err).execute(Arrays.copyOfRange(args, 1, args.length));
+            }
+        }
+        err.println("jvirtio: unknown program '" + args[0] + "'; ./jvirtio --help lists the programs");
+        return USAGE;
+    }
+
+    /**
+     * @return a picocli command line for {@code program} that reports usage errors in one line.
+     */
+    public static CommandLine command(final Program program, final PrintStream out, final PrintStream err)
+    {
+        final CommandLine cmd = new CommandLine(program.command().get());
+        cmd.setCommandName("./jvirtio " + program.name());
+        cmd.setOut(new PrintWriter(out, true));
+        cmd.setErr(new PrintWriter(err, true));
+        cmd.setParameterExceptionHandler((ex, args) ->
+        {
+            err.println("jvirtio " + program.name() + ": " + ex.getMessage() + " (see ./jvirtio " + program.name()
+                + " --help)");
+            return USAGE;
+        });
+        return cmd;
+    }
+
+    private static void printHelp(final PrintStream out)
+    {
+        out.println("usage: ./jvirtio <program> [options]      (./jvirtio <program> --help for its options)");
+        out.println("       ./jvirtio test                      (runs the whole test suite)");
+        out.println();
+        out.println("programs:");
+        for (final Program program : PROGRAMS)
+        {
+            out.printf("  %-12s %s%n", program.name(), program.summary());
+        }
+    }
+}

@@ -1,0 +1,464 @@
+package io.jvirtio.bus.linux;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
+import java.lang.foreign.MemoryLayout;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.SymbolLookup;
+import java.lang.invoke.MethodHandle;
+import java.lang.invoke.VarHandle;
+
+import static java.lang.foreign.ValueLayout.ADDRESS;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
+
+/**
+ * The few Linux system calls jvirtio needs, bound through the FFM API ({@code java.lang.foreign}).
+ * <p>
+ * Every call returns what the kernel returns, in the kernel's convention: a non-negative result, or {@code -errno}
+ * on failure. Nothing here throws for a failed system call and nothing allocates on the Java heap per call: errno is
+ * captured into a per-thread segment, so these methods can sit on a data path (an eventfd signal, a worker's read).
+ * Callers turn a negative result into their own typed error.
+ * <p>
+ * Thread safety: every method may be called from any thread.
+ */
+public final class Libc
+{
+    public static final int EFD_SEMAPHORE = 1;
+    public static final int EFD_CLOEXEC = 0x80000;
+    public static final int EFD_NONBLOCK = 0x800;
+    public static final int MFD_CLOEXEC = 1;
+    public static final int PROT_READ = 1;
+    public static final int PROT_WRITE = 2;
+    public static final int MAP_SHARED = 1;
+    public static final int MAP_PRIVATE = 2;
+    public static final int O_RDWR = 2;
+    public static final int O_CLOEXEC = 0x80000;
+    public static final int EPOLL_CLOEXEC = 0x80000;
+    public static final int EPOLL_CTL_ADD = 1;
+    public static final int EPOLL_CTL_DEL = 2;
+    public static final int EPOLL_CTL_MOD = 3;
+    public static final int EPOLLIN = 1;
+    public static final int POLLIN = 1;
+
+    public static final int EPERM = 1;
+    public static final int ENOENT = 2;
+    public static final int EINTR = 4;
+    public static final int EBADF = 9;
+    public static final int EAGAIN = 11;
+    public static final int ENOMEM = 12;
+    public static final int EFAULT = 14;
+    public static final int EBUSY = 16;
+    public static final int EEXIST = 17;
+    public static final int EINVAL = 22;
+    public static final int ENOSPC = 28;
+    public static final int ENOSYS = 38;
+    public static final int EOPNOTSUPP = 95;
+
+    /** {@code struct epoll_event} is packed on x86-64: a u32 event mask followed by a u64 of user data. */
+    public static final long EPOLL_EVENT_SIZE = 12;
+
+    private static final boolean AVAILABLE;
+    private static final MethodHandle EVENTFD;
+    private static final MethodHandle READ;
+    private static final MethodHandle WRITE;
+    private static final MethodHandle CLOSE;
+    private static final MethodHandle MEMFD_CREATE;
+    private static final MethodHandle FTRUNCATE;
+    private static final MethodHandle MMAP;
+    private static final MethodHandle MUNMAP;
+    private static final MethodHandle EPOLL_CREATE1;
+    private static final MethodHandle EPOLL_CTL;
+    private static final MethodHandle EPOLL_WAIT;
+    private static final MethodHandle POLL;
+    private static final MethodHandle IOCTL;
+    private static final MethodHandle OPEN;
+    private static final MethodHandle DUP;
+    private static final VarHandle ERRNO;
+    private static final long CAPTURE_SIZE;
+    private static final ThreadLocal<MemorySegment> CAPTURE;
+    private static final MemorySegment MAP_FAILED = MemorySegment.ofAddress(-1L);
+
+    static
+    {
+        final boolean linux = System.getProperty("os.name", "").startsWith("Linux");
+        MethodHandle eventfd = null;
+        MethodHandle read = null;
+        MethodHandle write = null;
+        MethodHandle close = null;
+        MethodHandle memfd = null;
+        MethodHandle ftruncate = null;
+        MethodHandle mmap = null;
+        MethodHandle munmap = null;
+        MethodHandle epollCreate = null;
+        MethodHandle epollCtl = null;
+        MethodHandle epollWait = null;
+        MethodHandle poll = null;
+        MethodHandle ioctl = null;
+        MethodHandle open = null;
+        MethodHandle dup = null;
+        VarHandle errno = null;
+        long captureSize = 0;
+        boolean available = false;
+        if (linux)
+        {
+            try
+            {
+                final Linker linker = Linker.nativeLinker();
+                final SymbolLookup libc = linker.defaultLookup();
+                final Linker.Option ccs = Linker.Option.captureCallState("errno");
+                final MemoryLayout captureLayout = Linker.Option.captureStateLayout();
+                errno = captureLayout.varHandle(MemoryLayout.PathElement.groupElement("errno"));
+                captureSize = captureLayout.byteSize();
+                eventfd = downcall(linker, libc, "eventfd", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT), ccs);
+                read = downcall(linker, libc, "read",
+                    FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG), ccs);
+                write = downcall(linker, libc, "write",
+                    FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG), ccs);
+                close = downcall(linker, libc, "close", FunctionDescriptor.of(JAVA_INT, JAVA_INT), ccs);
+                memfd = downcall(linker, libc, "memfd_create",
+                    FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT), ccs);
+                ftruncate = downcall(linker, libc, "ftruncate",
+                    FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG), ccs);
+                mmap = downcall(linker, libc, "mmap", FunctionDescriptor.of(
+                    ADDRESS, ADDRESS, JAVA_LONG, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_LONG), ccs);
+                munmap = downcall(linker, libc, "munmap",
+                    FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG), ccs);
+                epollCreate = downcall(linker, libc, "epoll_create1",
+                    FunctionDescriptor.of(JAVA_INT, JAVA_INT), ccs);
+                epollCtl = downcall(linker, libc, "epoll_ctl",
+                    FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS), ccs);
+                epollWait = downcall(linker, libc, "epoll_wait",
+                    FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT), ccs);
+                poll = downcall(linker, libc, "poll",
+                    FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT), ccs);
+                ioctl = downcall(linker, libc, "ioctl", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_LONG),
+                    ccs, Linker.Option.firstVariadicArg(2));
+                open = downcall(linker, libc, "open", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT),
+                    ccs, Linker.Option.firstVariadicArg(2));
+                dup = downcall(linker, libc, "dup", FunctionDescriptor.of(JAVA_INT, JAVA_INT), ccs);
+                available = true;
+            }
+            catch (final RuntimeException | LinkageError ex)
+            {
+                available = false;
+            }
+        }
+        AVAILABLE = available;
+        EVENTFD = eventfd;
+        READ = read;
+        WRITE = write;
+        CLOSE = close;
+        MEMFD_CREATE = memfd;
+        FTRUNCATE = ftruncate;
+        MMAP = mmap;
+        MUNMAP = munmap;
+        EPOLL_CREATE1 = epollCreate;
+        EPOLL_CTL = epollCtl;
+        EPOLL_WAIT = epollWait;
+        POLL = poll;
+        IOCTL = ioctl;
+        OPEN = open;
+        DUP = dup;
+        ERRNO = errno;
+        CAPTURE_SIZE = captureSize;
+        CAPTURE = ThreadLocal.withInitial(() -> Arena.global().allocate(CAPTURE_SIZE, 8));
+    }
+
+    private Libc()
+    {
+    }
+
+    private static MethodHandle downcall(
+        final Linker linker,
+        final SymbolLookup libc,
+        final String name,
+        final FunctionDescriptor descriptor,
+        final Linker.Option... options)
+    {
+        return linker.downcallHandle(libc.find(name).orElseThrow(), descriptor, options);
+    }
+
+    /**
+     * @return true when this is Linux and the bindings linked; every other method requires it.
+     */
+    public static boolean isAvailable()
+    {
+        return AVAILABLE;
+    }
+
+    /**
+     * @return a one-line reason why {@link #isAvailable()} is false, for a test's skip message.
+     */
+    public static String unavailableReason()
+    {
+        return AVAILABLE ? "available" : "Linux system calls are unavailable on " + System.getProperty("os.name");
+    }
+
+    private static void requireAvailable()
+    {
+        if (!AVAILABLE)
+        {
+            throw new UnsupportedOperationException(unavailableReason());
+        }
+    }
+
+    private static int errno(final MemorySegment capture)
+    {
+        return (int)ERRNO.get(capture, 0L);
+    }
+
+    private static int result(final int ret, final MemorySegment capture)
+    {
+        return ret < 0 ? -errno(capture) : ret;
+    }
+
+    private static long result(final long ret, final MemorySegment capture)
+    {
+        return ret < 0 ? -errno(capture) : ret;
+    }
+
+    private static RuntimeException rethrow(final Throwable t)
+    {
+        if (t instanceof RuntimeException re)
+        {
+            return re;
+        }
+        if (t instanceof Error e)
+        {
+            throw e;
+        }
+        return new IllegalStateException("native call failed: " + t, t);
+    }
+
+    /** eventfd(2): the new fd, or -errno. */
+    public static int eventfd(final int initval, final int flags)
+    {
+        requireAvailable();
+        final MemorySegment capture = CAPTURE.get();
+        try
+        {
+            return result((int)EVENTFD.invokeExact(capture, initval, flags), capture);
+        }
+        catch (final Throwable t)
+        {
+            throw rethrow(t);
+        }
+    }
+
+    /** read(2) into native memory: bytes read, or -errno. */
+    public static long read(final int fd, final MemorySegment buffer, final long count)
+    {
+        final MemorySegment capture = CAPTURE.get();
+        try
+        {
+            return result((long)READ.invokeExact(capture, fd, buffer, count), capture);
+        }
+        catch (final Throwable t)
+        {
+            throw rethrow(t);
+        }
+    }
+
+    /** write(2) from native memory: bytes written, or -errno. */
+    public static long write(final int fd, final MemorySegment buffer, final long count)
+    {
+        final MemorySegment capture = CAPTURE.get();
+        try
+        {
+            return result((long)WRITE.invokeExact(capture, fd, buffer, count), capture);
+        }
+        catch (final Throwable t)
+        {
+            throw rethrow(t);
+        }
+    }
+
+    /** close(2): 0 or -errno. */
+    public static int close(final int fd)
+    {
+        final MemorySegment capture = CAPTURE.get();
+        try
+        {
+            return result((int)CLOSE.invokeExact(capture, fd), capture);
+        }
+        catch (final Throwable t)
+        {
+            throw rethrow(t);
+        }
+    }
+
+    /** dup(2): the new fd, or -errno. */
+    public static int dup(final int fd)
+    {
+        final MemorySegment capture = CAPTURE.get();
+        try
+        {
+            return result((int)DUP.invokeExact(capture, fd), capture);
+        }
+        catch (final Throwable t)
+        {
+            throw rethrow(t);
+        }
+    }
+
+    /** memfd_create(2): the new fd, or -errno. */
+    public static int memfdCreate(final String name, final int flags)
+    {
+        requireAvailable();
+        final MemorySegment capture = CAPTURE.get();
+        try (Arena arena = Arena.ofConfined())
+        {
+            return result((int)MEMFD_CREATE.invokeExact(capture, arena.allocateFrom(name), flags), capture);
+        }
+        catch (final Throwable t)
+        {
+            throw rethrow(t);
+        }
+    }
+
+    /** open(2): the new fd, or -errno. */
+    public static int open(final String path, final int flags, final int mode)
+    {
+        requireAvailable();
+        final MemorySegment capture = CAPTURE.get();
+        try (Arena arena = Arena.ofConfined())
+        {
+            return result((int)OPEN.invokeExact(capture, arena.allocateFrom(path), flags, mode), capture);
+        }
+        catch (final Throwable t)
+        {
+            throw rethrow(t);
+        }
+    }
+
+    /** ftruncate(2): 0 or -errno. */
+    public static int ftruncate(final int fd, final long length)
+    {
+        final MemorySegment capture = CAPTURE.get();
+        try
+        {
+            return result((int)FTRUNCATE.invokeExact(capture, fd, length), capture);
+        }
+        catch (final Throwable t)
+        {
+            throw rethrow(t);
+        }
+    }
+
+    /**
+     * mmap(2) of {@code length} bytes of {@code fd} at {@code offset}.
+     *
+     * @return the mapping, sized to {@code length}; or a zero-length segment whose address is {@code -errno}.
+     */
+    public static MemorySegment mmap(
+        final long length, final int prot, final int flags, final int fd, final long offset)
+    {
+        requireAvailable();
+        final MemorySegment capture = CAPTURE.get();
+        try
+        {
+            final MemorySegment addr = (MemorySegment)MMAP.invokeExact(
+                capture, MemorySegment.NULL, length, prot, flags, fd, offset);
+            if (addr.address() == MAP_FAILED.address())
+            {
+                return MemorySegment.ofAddress(-errno(capture));
+            }
+            return addr.reinterpret(length);
+        }
+        catch (final Throwable t)
+        {
+            throw rethrow(t);
+        }
+    }
+
+    /** munmap(2): 0 or -errno. */
+    public static int munmap(final MemorySegment mapping)
+    {
+        final MemorySegment capture = CAPTURE.get();
+        try
+        {
+            return result((int)MUNMAP.invokeExact(capture, mapping, mapping.byteSize()), capture);
+        }
+        catch (final Throwable t)
+        {
+            throw rethrow(t);
+        }
+    }
+
+    /** epoll_create1(2): the new fd, or -errno. */
+    public static int epollCreate1(final int flags)
+    {
+        requireAvailable();
+        final MemorySegment capture = CAPTURE.get();
+        try
+        {
+            return result((int)EPOLL_CREATE1.invokeExact(capture, flags), capture);
+        }
+        catch (final Throwable t)
+        {
+            throw rethrow(t);
+        }
+    }
+
+    /**
+     * epoll_ctl(2) with one {@code struct epoll_event} held in {@code event} ({@link #EPOLL_EVENT_SIZE} bytes).
+     *
+     * @return 0 or -errno.
+     */
+    public static int epollCtl(final int epfd, final int op, final int fd, final MemorySegment event)
+    {
+        final MemorySegment capture = CAPTURE.get();
+        try
+        {
+            return result((int)EPOLL_CTL.invokeExact(capture, epfd, op, fd, event), capture);
+        }
+        catch (final Throwable t)
+        {
+            throw rethrow(t);
+        }
+    }
+
+    /** epoll_wait(2): the number of events written to {@code events}, or -errno. */
+    public static int epollWait(final int epfd, final MemorySegment events, final int maxEvents, final int timeoutMs)
+    {
+        final MemorySegment capture = CAPTURE.get();
+        try
+        {
+            return result((int)EPOLL_WAIT.invokeExact(capture, epfd, events, maxEvents, timeoutMs), capture);
+        }
+        catch (final Throwable t)
+        {
+            throw rethrow(t);
+        }
+    }
+
+    /** poll(2) over {@code nfds} {@code struct pollfd} entries (8 bytes each): ready count, or -errno. */
+    public static int poll(final MemorySegment fds, final long nfds, final int timeoutMs)
+    {
+        final MemorySegment capture = CAPTURE.get();
+        try
+        {
+            return result((int)POLL.invokeExact(capture, fds, nfds, timeoutMs), capture);
+        }
+        catch (final Throwable t)
+        {
+            throw rethrow(t);
+        }
+    }
+
+    /** ioctl(2) with an integer or pointer argument: the result, or -errno. */
+    public static int ioctl(final int fd, final long request, final long arg)
+    {
+        final MemorySegment capture = CAPTURE.get();
+        try
+        {
+            return result((int)IOCTL.invokeExact(capture, fd, request, arg), capture);
+        }
+        catch (final Throwable t)
+        {
+            throw rethrow(t);
+        }
+    }
+}

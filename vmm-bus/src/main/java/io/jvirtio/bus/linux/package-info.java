@@ -1,0 +1,4 @@
+/**
+ * Linux system calls through the FFM API, returning {@code -errno} instead of throwing.
+ */
+package io.jvirtio.bus.linux;
