@@ -84,6 +84,26 @@ public interface EventFd extends AutoCloseable
     /** @return the Linux file descriptor behind this eventfd, or -1 for an in-JVM one. */
     int fd();
 
+    /**
+     * Adds a wait-queue entry, the in-JVM analogue of the kernel's custom wait-queue entries on an eventfd (irqfd
+     * and the worker poller use them): {@code waiter} is called on the signalling thread each time a write or signal
+     * leaves the counter non-zero, and once with the eventfd itself when it is closed (EPOLLHUP). It must be short
+     * and must not block.
+     *
+     * @param waiter the entry to add.
+     * @throws UnsupportedOperationException for an eventfd that lives in the kernel ({@link #fd()} &gt;= 0): wait on
+     *                                       those with epoll.
+     */
+    void addWaiter(EventFdWaiter waiter);
+
+    /**
+     * Removes a wait-queue entry added with {@link #addWaiter(EventFdWaiter)}; after this returns the waiter is not
+     * called again.
+     *
+     * @param waiter the entry to remove.
+     */
+    void removeWaiter(EventFdWaiter waiter);
+
     /** @return true once {@link #close()} has been called. */
     boolean isClosed();
 
