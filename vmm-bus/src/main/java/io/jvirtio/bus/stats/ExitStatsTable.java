@@ -19,18 +19,26 @@ import java.util.Locale;
  * frequent first, with {@code Samples}, {@code Samples%}, {@code Time%} (share of all time spent in exits),
  * {@code Min Time}, {@code Max Time}, {@code Avg time} in nanoseconds, and a closing total line.
  * <pre>
- * exits 1000 in 1.000000 s, all vCPUs
- * exit reason              total  %total       rate/s     p50 ns     p99 ns     max ns
- * EPT_MISCONFIG              600   60.00        600.0        120        250        250
+ * exits 1000 in 2.000000 s, all vCPUs
+ * exit reason              total  %total       rate/s       p50 ns       p99 ns       max ns
+ * EPT_MISCONFIG              600   60.00        300.0          149          198          199
+ * NPF                          0    0.00          0.0            -            -            -
  * </pre>
+ * <pre>
+ *          VM-EXIT       Samples  Samples%     Time%      Min Time      Max Time        Avg time
+ *
+ *    EPT_MISCONFIG           600    60.00%    71.93%         100ns         199ns         149.5ns
+ * </pre>
+ * <p>
  * Thread safety: stateless; any thread.
  */
 public final class ExitStatsTable
 {
-    private static final String HEADER = "%-16s %12s %7s %12s %10s %10s %10s%n";
-    private static final String ROW = "%-16s %12d %7.2f %12.1f %10s %10s %10s%n";
-    private static final String SUMMARY_HEADER = "%16s %10s %9s %9s %11s %11s %11s%n";
-    private static final String SUMMARY_ROW = "%16s %10d %8.2f%% %8.2f%% %9dns %9dns %9.1fns%n";
+    // Widths: counts to 10^12, latencies to HIGHEST_TRACKABLE_NANOS (11 digits), so values never push columns.
+    private static final String HEADER = "%-16s %13s %7s %12s %12s %12s %12s%n";
+    private static final String ROW = "%-16s %13d %7.2f %12.1f %12s %12s %12s%n";
+    private static final String SUMMARY_HEADER = "%16s %13s %9s %9s %13s %13s %15s%n";
+    private static final String SUMMARY_ROW = "%16s %13d %8.2f%% %8.2f%% %11dns %11dns %13.1fns%n";
     private static final String NO_VALUE = "-";
 
     private ExitStatsTable()
