@@ -27,6 +27,8 @@ import java.util.stream.Stream;
 public final class ExitTraceReader
 {
     private static final String QUEUE_FILE_SUFFIX = ".cq4";
+    /** Tells {@link #read(Path, ExitTraceListener, long)} to read up to the last index present when it opens. */
+    private static final long LAST_INDEX_AT_OPEN = Long.MIN_VALUE;
 
     private ExitTraceReader()
     {
@@ -55,12 +57,23 @@ public final class ExitTraceReader
     }
 
     /**
-     * Delivers every valid record of the trace in {@code directory} to {@code listener}, in order.
+     * Delivers every valid record of the trace in {@code directory} to {@code listener}, in order, up to the last
+     * record present when the read starts: a trace that is still being written is read as of that moment.
      *
      * @return what was found.
      * @throws IllegalArgumentException if {@code directory} holds no queue files.
      */
     public static Counts read(final Path directory, final ExitTraceListener listener)
+    {
+        return read(directory, listener, LAST_INDEX_AT_OPEN).counts();
+    }
+
+    /** One pass over a trace: what it found, and the index of the last document it considered. */
+    private record Pass(Counts counts, long lastIndex)
+    {
+    }
+
+    private static Pass read(final Path directory, final ExitTraceListener listener, final long lastIndexOrAtOpen)
     {
         requireTrace(directory);
         long sessions = 0;
@@ -70,12 +83,14 @@ public final class ExitTraceReader
         try (ChronicleQueue queue = ExitTrace.openQueue(directory, true);
             ExcerptTailer tailer = queue.createTailer())
         {
-            // Bounded by the trace: each pass consumes one document, and the loop ends at the first absent one.
+            final long lastIndex = lastIndexOrAtOpen == LAST_INDEX_AT_OPEN ? queue.lastIndex() : lastIndexOrAtOpen;
+            // Bounded: each iteration consumes one document, and only documents up to lastIndex count, so a trace
+            // that is still being written cannot keep the reader going.
             while (true)
             {
                 try (DocumentContext dc = tailer.readingDocument())
                 {
-                    if (!dc.isPresent())
+                    if (!dc.isPresent() || dc.index() > lastIndex)
                     {
                         break;
                     }
@@ -131,8 +146,8 @@ public final class ExitTraceReader
                     }
                 }
             }
+            return new Pass(new Counts(sessions, exits, malformed), lastIndex);
         }
-        return new Counts(sessions, exits, malformed);
     }
 
     /**
@@ -147,7 +162,7 @@ public final class ExitTraceReader
     public static Replay replay(final Path directory)
     {
         final SessionScan scan = new SessionScan();
-        read(directory, scan);
+        final long lastIndex = read(directory, scan, LAST_INDEX_AT_OPEN).lastIndex();
         final VirtualClock clock = new VirtualClock();
         final ExitStats stats = new ExitStats(Math.max(1, scan.maxVcpus), null, clock);
         final Counts counts = read(directory, new ExitTraceListener()
@@ -170,7 +185,7 @@ public final class ExitTraceReader
                 clock.advanceTo(timeNanos);
                 stats.vcpu(vcpuId).record(reason, path, address, nanos);
             }
-        });
+        }, lastIndex).counts();
         return new Replay(stats.sample(), counts);
     }
 

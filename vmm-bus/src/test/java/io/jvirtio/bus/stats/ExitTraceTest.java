@@ -32,7 +32,7 @@ class ExitTraceTest
     }
 
     /** Collects every record of a read. */
-    private static final class Collector implements ExitTraceListener
+    private static class Collector implements ExitTraceListener
     {
         final List<Long> sessionStarts = new ArrayList<>();
         final List<Integer> sessionVcpus = new ArrayList<>();
@@ -165,6 +165,45 @@ class ExitTraceTest
         final ExitTraceReader.Counts counts = ExitTraceReader.read(dir, collector);
         assertEquals(new ExitTraceReader.Counts(1, 2, 11), counts);
         assertEquals(List.of(ExitPath.HLT, ExitPath.UNHANDLED), collector.exits.stream().map(Exit::path).toList());
+    }
+
+    @Test
+    void shouldReadTraceAsOfTheMomentTheReadStarts(@TempDir final Path dir)
+    {
+        final ManualClock clock = new ManualClock(0);
+        try (ExitTrace trace = ExitTrace.open(dir))
+        {
+            final ExitStats stats = new ExitStats(1, trace, clock);
+            for (int i = 0; i < 10; i++)
+            {
+                stats.vcpu(0).record(ExitReason.HLT, ExitPath.HLT, 0, 100);
+            }
+        }
+        try (ChronicleQueue queue = ExitTrace.openQueue(dir, false);
+            ExcerptAppender appender = queue.createAppender())
+        {
+            // The "VM" keeps writing while the report reads: one new exit for every exit read.
+            final Collector growing = new Collector()
+            {
+                @Override
+                public void onExit(
+                    final long timeNanos,
+                    final int vcpuId,
+                    final ExitReason reason,
+                    final ExitPath path,
+                    final long address,
+                    final long nanos)
+                {
+                    super.onExit(timeNanos, vcpuId, reason, path, address, nanos);
+                    if (exits.size() < 1_000)
+                    {
+                        exit(appender, 0, ExitReason.HLT.code(), ExitPath.HLT.code());
+                    }
+                }
+            };
+            assertEquals(new ExitTraceReader.Counts(1, 10, 0), ExitTraceReader.read(dir, growing));
+        }
+        assertEquals(new ExitTraceReader.Counts(1, 20, 0), ExitTraceReader.replay(dir).counts());
     }
 
     @Test
