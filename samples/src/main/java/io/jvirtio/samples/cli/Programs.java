@@ -1,5 +1,6 @@
 package io.jvirtio.samples.cli;
 
+import io.jvirtio.samples.ExitTraceReport;
 import picocli.CommandLine;
 
 import java.io.PrintStream;
@@ -32,7 +33,8 @@ public final class Programs
     {
     }
 
-    private static final List<Program> PROGRAMS = List.of();
+    private static final List<Program> PROGRAMS = List.of(
+        new Program("trace-report", "prints exit statistics from an exit trace", ExitTraceReport::new));
 
     private Programs()
     {
