@@ -72,6 +72,17 @@ public final class ExitStats
     }
 
     /**
+     * Statistics timed by {@link System#nanoTime()}, with an optional trace.
+     *
+     * @param vcpuCount the number of vCPUs, in [1, {@link #MAX_VCPUS}].
+     * @param trace     where every exit is also appended, or null for no trace; see the three-argument constructor.
+     */
+    public ExitStats(final int vcpuCount, final ExitTrace trace)
+    {
+        this(vcpuCount, trace, System::nanoTime);
+    }
+
+    /**
      * @param vcpuCount the number of vCPUs, in [1, {@link #MAX_VCPUS}].
      * @param trace     where every exit is also appended, or null for no trace. One trace serves one
      *                  {@code ExitStats}; it is not closed by this class.

@@ -67,6 +67,8 @@ public record ExitStatsSnapshot(
     /**
      * Latencies of one row, from an HdrHistogram with {@link ExitStats#SIGNIFICANT_DIGITS} significant digits, so
      * each value is the recorded one rounded to that precision (within 1%). All zero when nothing was recorded.
+     * <p>
+     * Thread safety: immutable; any thread.
      *
      * @param count     the number of latencies recorded.
      * @param minNanos  the smallest.
@@ -95,6 +97,8 @@ public record ExitStatsSnapshot(
 
     /**
      * One line of the statistics: an exit reason, a path, or the total.
+     * <p>
+     * Thread safety: immutable; any thread.
      *
      * @param name            the {@link ExitReason} or {@link ExitPath} constant's name, or "total".
      * @param count           exits since the statistics were created.

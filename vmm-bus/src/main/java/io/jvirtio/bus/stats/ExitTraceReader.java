@@ -35,7 +35,7 @@ public final class ExitTraceReader
     }
 
     /**
-     * What a read found.
+     * What a read found. Thread safety: immutable; any thread.
      *
      * @param sessions         valid session records.
      * @param exits            valid exit records, delivered to the listener.
@@ -46,7 +46,7 @@ public final class ExitTraceReader
     }
 
     /**
-     * The statistics rebuilt from a trace.
+     * The statistics rebuilt from a trace. Thread safety: immutable; any thread.
      *
      * @param snapshot the statistics: cumulative over the whole trace, and its interval is the time the sessions
      *                 covered (each from its start to its last exit, summed).

@@ -2,7 +2,11 @@ package io.jvirtio.bus.stats;
 
 import org.junit.jupiter.api.Test;
 
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
 import java.util.HashSet;
+import java.util.List;
 import java.util.Set;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -70,6 +74,23 @@ class ExitStatsTest
             }
             assertEquals(row.count(), perVcpu, "VM-wide row is the sum of the vCPUs' rows: " + row.name());
         }
+    }
+
+    @Test
+    void shouldRunTheExampleInTheClassComment()
+    {
+        final ByteArrayOutputStream printed = new ByteArrayOutputStream();
+        final PrintStream out = new PrintStream(printed, true, StandardCharsets.UTF_8);
+
+        final ExitStats stats = new ExitStats(2);
+        final ExitRecorder vcpu0 = stats.vcpu(0);
+        vcpu0.record(ExitReason.EPT_MISCONFIG, ExitPath.FAST_MMIO, 0xfe00_3000L, 850);
+        final ExitStatsSnapshot now = stats.sample();
+        ExitStatsTable.print(now, out);
+
+        final String fastMmio = printed.toString(StandardCharsets.UTF_8).lines()
+            .filter(l -> l.startsWith("FAST_MMIO ")).findFirst().orElseThrow();
+        assertEquals(List.of("FAST_MMIO", "1", "100.00"), List.of(fastMmio.split(" +")).subList(0, 3));
     }
 
     @Test
