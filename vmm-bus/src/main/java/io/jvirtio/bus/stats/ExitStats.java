@@ -51,7 +51,8 @@ public final class ExitStats
     private final VcpuExitStats[] vcpus;
     private final LongSupplier clock;
 
-    // Sampling state, guarded by this.
+    // Sampling state, guarded by samplingLock.
+    private final Object samplingLock = new Object();
     private final Histogram[][] cumulative;
     private final long[][] lastCounts;
     private final Histogram interval = histogram();
@@ -193,7 +194,15 @@ public final class ExitStats
      * @return the statistics now, with interval values covering the time since the previous call (or since
      *         construction).
      */
-    public synchronized ExitStatsSnapshot sample()
+    public ExitStatsSnapshot sample()
+    {
+        synchronized (samplingLock)
+        {
+            return sampleLocked();
+        }
+    }
+
+    private ExitStatsSnapshot sampleLocked()
     {
         final long now = clock.getAsLong();
         final long intervalNanos = now - lastSampleNanos;
