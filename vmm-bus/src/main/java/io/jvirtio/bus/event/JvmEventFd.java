@@ -19,6 +19,8 @@ import java.util.concurrent.locks.LockSupport;
  * As in the kernel, every write or signal that leaves the counter non-zero wakes readers and entries, even if the
  * counter was already non-zero; a write of 0 to a zero counter wakes nobody. A signal that races with
  * {@link #close()} may still add to the counter, but once {@code close()} has returned no entry is called again.
+ * Removal and close wait for calls under way, so an entry must not remove itself or close the eventfd from inside a
+ * signal's call (it would wait for itself); from the close call it may.
  * <p>
  * Thread safety: every method may be called from any thread, concurrently.
  */

@@ -117,7 +117,8 @@ public final class LinuxEventFd implements EventFd
      *
      * @param fd an open eventfd descriptor.
      * @return the eventfd.
-     * @throws IllegalArgumentException      if {@code fd} is not an open eventfd.
+     * @throws IllegalArgumentException      if {@code fd} is not an open eventfd; the descriptor then stays the
+     *                                       caller's, open.
      * @throws UnsupportedOperationException if Linux system calls are unavailable.
      */
     public static LinuxEventFd adopt(final int fd)
