@@ -41,6 +41,9 @@ public final class Libc
     public static final int EPOLL_CTL_MOD = 3;
     public static final int EPOLLIN = 1;
     public static final int POLLIN = 1;
+    public static final int POLLOUT = 4;
+    /** ioctl(2) request that sets or clears O_NONBLOCK on an open file; the argument points to an int. */
+    public static final long FIONBIO = 0x5421;
 
     public static final int EPERM = 1;
     public static final int ENOENT = 2;
