@@ -138,6 +138,10 @@ public final class PageTableBuilder
     /**
      * Maps {@code [gpa, gpa + length)} at the same linear addresses.
      *
+     * @param gpa      guest-physical (and linear) start, aligned to {@code pageSize}.
+     * @param length   bytes, a positive multiple of {@code pageSize}.
+     * @param pageSize the page size to map with.
+     * @param flags    leaf flags, as for {@link #map}.
      * @return this.
      * @see #map(long, long, long, PageSize, long)
      */
@@ -151,6 +155,10 @@ public final class PageTableBuilder
      * {@code __PAGE_OFFSET}.
      *
      * @param pageOffset the linear base of the direct map, such as {@link #LINUX_PAGE_OFFSET}.
+     * @param gpa        guest-physical start, aligned to {@code pageSize}.
+     * @param length     bytes, a positive multiple of {@code pageSize}.
+     * @param pageSize   the page size to map with.
+     * @param flags      leaf flags, as for {@link #map}.
      * @return this.
      * @see #map(long, long, long, PageSize, long)
      */

@@ -49,6 +49,12 @@ public final class InstructionDecoder
     private static final int PREFIX_LOCK = 0xF0;
     private static final int PREFIX_REPNE = 0xF2;
     private static final int PREFIX_REP = 0xF3;
+    private static final int PREFIX_ES = 0x26;
+    private static final int PREFIX_CS = 0x2E;
+    private static final int PREFIX_SS = 0x36;
+    private static final int PREFIX_DS = 0x3E;
+    private static final int PREFIX_FS = 0x64;
+    private static final int PREFIX_GS = 0x65;
     private static final int REX_MASK = 0xF0;
     private static final int REX_BASE = 0x40;
     private static final int REX_W = 0x08;
@@ -202,27 +208,27 @@ public final class InstructionDecoder
                     repAt = pos;
                     rex = 0;
                     break;
-                case 0x26:
+                case PREFIX_ES:
                     segment = SegmentOverride.ES;
                     rex = 0;
                     break;
-                case 0x2E:
+                case PREFIX_CS:
                     segment = SegmentOverride.CS;
                     rex = 0;
                     break;
-                case 0x36:
+                case PREFIX_SS:
                     segment = SegmentOverride.SS;
                     rex = 0;
                     break;
-                case 0x3E:
+                case PREFIX_DS:
                     segment = SegmentOverride.DS;
                     rex = 0;
                     break;
-                case 0x64:
+                case PREFIX_FS:
                     segment = SegmentOverride.FS;
                     rex = 0;
                     break;
-                case 0x65:
+                case PREFIX_GS:
                     segment = SegmentOverride.GS;
                     rex = 0;
                     break;

@@ -61,6 +61,12 @@ public final class MemoryOperand
         return base;
     }
 
+    /**
+     * Sets the base register.
+     *
+     * @param reg 0-15, or {@link #NONE}.
+     * @return this.
+     */
     public MemoryOperand base(final int reg)
     {
         base = reg;
@@ -73,6 +79,12 @@ public final class MemoryOperand
         return index;
     }
 
+    /**
+     * Sets the index register.
+     *
+     * @param reg 0-15 except RSP, or {@link #NONE}.
+     * @return this.
+     */
     public MemoryOperand index(final int reg)
     {
         index = reg;
@@ -85,6 +97,12 @@ public final class MemoryOperand
         return scale;
     }
 
+    /**
+     * Sets the scale of the index.
+     *
+     * @param factor 1, 2, 4 or 8.
+     * @return this.
+     */
     public MemoryOperand scale(final int factor)
     {
         scale = factor;
@@ -100,6 +118,12 @@ public final class MemoryOperand
         return displacement;
     }
 
+    /**
+     * Sets the displacement, or the absolute address of a moffs operand.
+     *
+     * @param value the value.
+     * @return this.
+     */
     public MemoryOperand displacement(final long value)
     {
         displacement = value;
@@ -112,6 +136,12 @@ public final class MemoryOperand
         return displacementSize;
     }
 
+    /**
+     * Records the encoded displacement width (the decoder does this).
+     *
+     * @param bytes 0, 1, 4 or 8.
+     * @return this.
+     */
     public MemoryOperand displacementSize(final int bytes)
     {
         displacementSize = bytes;
@@ -124,6 +154,12 @@ public final class MemoryOperand
         return ripRelative;
     }
 
+    /**
+     * Makes the operand RIP-relative.
+     *
+     * @param value true for {@code disp32(%rip)}.
+     * @return this.
+     */
     public MemoryOperand ripRelative(final boolean value)
     {
         ripRelative = value;
@@ -136,6 +172,12 @@ public final class MemoryOperand
         return moffs;
     }
 
+    /**
+     * Makes the operand a moffs address (opcodes A0-A3).
+     *
+     * @param value true for moffs.
+     * @return this.
+     */
     public MemoryOperand moffs(final boolean value)
     {
         moffs = value;
@@ -148,6 +190,12 @@ public final class MemoryOperand
         return addressSize;
     }
 
+    /**
+     * Sets the address size.
+     *
+     * @param bytes 8, or 4 for a 67h prefix.
+     * @return this.
+     */
     public MemoryOperand addressSize(final int bytes)
     {
         addressSize = bytes;
@@ -160,6 +208,12 @@ public final class MemoryOperand
         return segment;
     }
 
+    /**
+     * Sets the segment override.
+     *
+     * @param value the override, or {@link SegmentOverride#NONE}.
+     * @return this.
+     */
     public MemoryOperand segment(final SegmentOverride value)
     {
         segment = value;

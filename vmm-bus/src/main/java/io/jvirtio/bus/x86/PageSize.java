@@ -8,8 +8,11 @@ package io.jvirtio.bus.x86;
  */
 public enum PageSize
 {
+    /** 4 KiB, mapped by a PTE. */
     SIZE_4K(1, 12),
+    /** 2 MiB, mapped by a PDE with PS = 1. */
     SIZE_2M(2, 21),
+    /** 1 GiB, mapped by a PDPTE with PS = 1. */
     SIZE_1G(3, 30);
 
     private final int level;

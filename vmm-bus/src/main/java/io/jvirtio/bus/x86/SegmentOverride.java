@@ -11,12 +11,19 @@ package io.jvirtio.bus.x86;
  */
 public enum SegmentOverride
 {
+    /** No override: the instruction's default segment (DS or SS), base 0 in 64-bit mode. */
     NONE(0),
+    /** ES override (26h), base 0 in 64-bit mode. */
     ES(0x26),
+    /** CS override (2Eh), base 0 in 64-bit mode. */
     CS(0x2E),
+    /** SS override (36h), base 0 in 64-bit mode. */
     SS(0x36),
+    /** DS override (3Eh), base 0 in 64-bit mode. */
     DS(0x3E),
+    /** FS override (64h): adds IA32_FS_BASE. */
     FS(0x64),
+    /** GS override (65h): adds IA32_GS_BASE. */
     GS(0x65);
 
     private final int prefix;

@@ -18,21 +18,37 @@ package io.jvirtio.bus.x86;
  */
 public final class X86Registers
 {
+    /** RAX, register 0 (AL, AX, EAX). */
     public static final int RAX = 0;
+    /** RCX, register 1. */
     public static final int RCX = 1;
+    /** RDX, register 2 (DX holds the port of IN/OUT). */
     public static final int RDX = 2;
+    /** RBX, register 3. */
     public static final int RBX = 3;
+    /** RSP, register 4 (SPL with REX; AH without, as a byte register). */
     public static final int RSP = 4;
+    /** RBP, register 5. */
     public static final int RBP = 5;
+    /** RSI, register 6. */
     public static final int RSI = 6;
+    /** RDI, register 7. */
     public static final int RDI = 7;
+    /** R8, register 8 (needs REX.R, REX.X or REX.B to encode). */
     public static final int R8 = 8;
+    /** R9, register 9 (needs REX.R, REX.X or REX.B to encode). */
     public static final int R9 = 9;
+    /** R10, register 10 (needs REX.R, REX.X or REX.B to encode). */
     public static final int R10 = 10;
+    /** R11, register 11 (needs REX.R, REX.X or REX.B to encode). */
     public static final int R11 = 11;
+    /** R12, register 12 (needs REX.R, REX.X or REX.B to encode). */
     public static final int R12 = 12;
+    /** R13, register 13 (needs REX.R, REX.X or REX.B to encode). */
     public static final int R13 = 13;
+    /** R14, register 14 (needs REX.R, REX.X or REX.B to encode). */
     public static final int R14 = 14;
+    /** R15, register 15 (needs REX.R, REX.X or REX.B to encode). */
     public static final int R15 = 15;
 
     /** Number of general-purpose registers in 64-bit mode. */
@@ -213,67 +229,108 @@ public final class X86Registers
         }
     }
 
+    /** @return RIP, the linear address of the current instruction. */
     public long rip()
     {
         return rip;
     }
 
+    /**
+     * Sets RIP.
+     *
+     * @param value the new value.
+     * @return this.
+     */
     public X86Registers rip(final long value)
     {
         rip = value;
         return this;
     }
 
+    /** @return RFLAGS. */
     public long rflags()
     {
         return rflags;
     }
 
-    /** Sets RFLAGS; bit 1 stays set as the processor keeps it. */
+    /**
+     * Sets RFLAGS; bit 1 stays set as the processor keeps it.
+     *
+     * @param value the new value.
+     * @return this.
+     */
     public X86Registers rflags(final long value)
     {
         rflags = value | RFLAGS_FIXED;
         return this;
     }
 
+    /** @return CR0. */
     public long cr0()
     {
         return cr0;
     }
 
+    /**
+     * Sets CR0.
+     *
+     * @param value the new value.
+     * @return this.
+     */
     public X86Registers cr0(final long value)
     {
         cr0 = value;
         return this;
     }
 
+    /** @return CR3: the PML4 address, with PWT/PCD or PCID in the low bits. */
     public long cr3()
     {
         return cr3;
     }
 
+    /**
+     * Sets CR3.
+     *
+     * @param value the new value.
+     * @return this.
+     */
     public X86Registers cr3(final long value)
     {
         cr3 = value;
         return this;
     }
 
+    /** @return CR4. */
     public long cr4()
     {
         return cr4;
     }
 
+    /**
+     * Sets CR4.
+     *
+     * @param value the new value.
+     * @return this.
+     */
     public X86Registers cr4(final long value)
     {
         cr4 = value;
         return this;
     }
 
+    /** @return IA32_EFER. */
     public long efer()
     {
         return efer;
     }
 
+    /**
+     * Sets IA32_EFER.
+     *
+     * @param value the new value.
+     * @return this.
+     */
     public X86Registers efer(final long value)
     {
         efer = value;
@@ -286,6 +343,12 @@ public final class X86Registers
         return fsBase;
     }
 
+    /**
+     * Sets IA32_FS_BASE.
+     *
+     * @param value the new base.
+     * @return this.
+     */
     public X86Registers fsBase(final long value)
     {
         fsBase = value;
@@ -298,6 +361,12 @@ public final class X86Registers
         return gsBase;
     }
 
+    /**
+     * Sets IA32_GS_BASE.
+     *
+     * @param value the new base.
+     * @return this.
+     */
     public X86Registers gsBase(final long value)
     {
         gsBase = value;
@@ -326,7 +395,11 @@ public final class X86Registers
         return (cr0 & CR0_PG) != 0 && (cr4 & CR4_PAE) != 0 && (cr4 & CR4_LA57) == 0 && (efer & EFER_LMA) != 0;
     }
 
-    /** Copies every register of {@code other} into this. */
+    /**
+     * Copies every register of {@code other} into this.
+     *
+     * @param other the source.
+     */
     public void copyFrom(final X86Registers other)
     {
         System.arraycopy(other.gpr, 0, gpr, 0, GPR_COUNT);

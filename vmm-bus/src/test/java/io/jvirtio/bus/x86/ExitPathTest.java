@@ -85,7 +85,6 @@ class ExitPathTest
     /** The code of the {@code io.jvirtio.bus.x86} package documentation, verbatim. */
     private boolean emulate()
     {
-        // @start region="slow-path"
         final FetchStatus fetched = fetcher.fetch(regs);                 // walk the tables for RIP, read <= 15 bytes
         if (fetched.hasBytes() && decoder.decode(fetcher.bytes(), fetcher.count(), insn).isOk())
         {
@@ -104,7 +103,6 @@ class ExitPathTest
                 return true;
             }
         }
-        // @end
         return false;
     }
 
