@@ -1,5 +1,6 @@
 package io.jvirtio.bus.irq;
 
+import java.util.Arrays;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicIntegerArray;
 import java.util.concurrent.atomic.AtomicLongArray;
@@ -190,10 +191,8 @@ public final class InterruptController
     {
         synchronized (notifierLock)
         {
-            final AckRegistration[] old = ackNotifiers;
-            final AckRegistration[] next = new AckRegistration[old.length + 1];
-            System.arraycopy(old, 0, next, 0, old.length);
-            next[old.length] = new AckRegistration(gsi, notifier);
+            final AckRegistration[] next = Arrays.copyOf(ackNotifiers, ackNotifiers.length + 1);
+            next[next.length - 1] = new AckRegistration(gsi, notifier);
             ackNotifiers = next;
         }
     }
@@ -285,7 +284,10 @@ public final class InterruptController
         return lapic(vcpu).await(timeout, unit);
     }
 
-    /** Wakes {@code vcpu} from {@link #awaitInterrupt} without an interrupt, as {@code kvm_vcpu_kick}. */
+    /**
+     * Wakes {@code vcpu} from {@link #awaitInterrupt} without an interrupt, as {@code kvm_vcpu_kick}; a kick while
+     * the vCPU is not waiting ends its next wait at once, so a stop request is never missed. Any thread.
+     */
     public void kick(final int vcpu)
     {
         lapic(vcpu).kick();
@@ -300,6 +302,10 @@ public final class InterruptController
     /** @return how often {@code gsi} was asserted, by any source. */
     public long gsiRaised(final int gsi)
     {
+        if (gsi < 0 || gsi >= KVM_MAX_IRQ_ROUTES)
+        {
+            throw new IllegalArgumentException("gsi outside the routing table: gsi=" + gsi);
+        }
         return gsiRaised.get(gsi);
     }
 

@@ -329,7 +329,10 @@ public final class IoEventFds
         return false;
     }
 
-    /** {@code ioeventfd_release}: unlink from the list and drop the eventfd; caller holds the bus lock. */
+    /**
+     * {@code ioeventfd_release}: unlink from the list. Reached through {@link IoEventFd#destructor()} from the bus,
+     * or directly by the 3.16 deassign; runs under the bus lock. A second release of the same object is counted.
+     */
     void release(final IoEventFd p)
     {
         slotsLock.lock();

@@ -3,6 +3,8 @@ package io.jvirtio.bus.kvm;
 import io.jvirtio.bus.irq.AckNotifier;
 import io.jvirtio.bus.irq.InterruptController;
 
+import java.util.Arrays;
+
 /**
  * {@code struct kvm_kernel_irqfd_resampler}: one per GSI with resample irqfds, shared by all of them. On the guest's
  * EOI it de-asserts the GSI's resample level and signals every resamplefd, so the VMM can re-check its device and
@@ -39,10 +41,8 @@ final class IrqFdResampler implements AckNotifier
 
     void add(final IrqFd irqfd)
     {
-        final IrqFd[] old = irqfds;
-        final IrqFd[] next = new IrqFd[old.length + 1];
-        System.arraycopy(old, 0, next, 0, old.length);
-        next[old.length] = irqfd;
+        final IrqFd[] next = Arrays.copyOf(irqfds, irqfds.length + 1);
+        next[next.length - 1] = irqfd;
         irqfds = next;
     }
 

@@ -245,6 +245,15 @@ class InterruptControllerTest
         assertThrows(IllegalArgumentException.class, () -> irqchip.setMsiRoute(3, MsiMessage.of(0, 0x40)));
         assertThrows(IllegalArgumentException.class, () -> irqchip.setIrq(30, 1, true));
         assertThrows(IllegalArgumentException.class, () -> new InterruptController(0));
+        assertThrows(IllegalArgumentException.class, () -> irqchip.gsiRaised(InterruptController.KVM_MAX_IRQ_ROUTES));
+    }
+
+    @Test
+    void shouldEndTheNextWaitWhenKickedBeforeIt() throws InterruptedException
+    {
+        irqchip.kick(0);
+        assertFalse(irqchip.awaitInterrupt(0, FAILURE_TIMEOUT_SECONDS, TimeUnit.SECONDS));
+        assertFalse(irqchip.awaitInterrupt(0, 1, TimeUnit.MILLISECONDS), "one kick ends one wait");
     }
 
     @Test
