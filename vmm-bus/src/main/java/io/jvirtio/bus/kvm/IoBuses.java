@@ -1,5 +1,7 @@
 package io.jvirtio.bus.kvm;
 
+import io.jvirtio.bus.linux.Libc;
+
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReferenceArray;
 import java.util.concurrent.locks.ReentrantLock;
@@ -39,9 +41,9 @@ public final class IoBuses implements AutoCloseable
     /** A device on the bus took the access. */
     public static final int HANDLED = 0;
     /** {@code -EOPNOTSUPP}: no device took the access; the access goes to userspace. */
-    public static final int NOT_HANDLED = -Errno.EOPNOTSUPP.number();
+    public static final int NOT_HANDLED = -Libc.EOPNOTSUPP;
     /** {@code -ENOMEM}: the bus was removed after a failed unregister (or the buses were closed). */
-    public static final int BUS_REMOVED = -Errno.ENOMEM.number();
+    public static final int BUS_REMOVED = -Libc.ENOMEM;
 
     private static final int BUS_COUNT = Bus.values().length;
 

@@ -299,6 +299,22 @@ class IoBusesTest
     }
 
     @Test
+    void shouldGiveResultsAsKernelReturnValuesUsableAsSwitchLabels()
+    {
+        final IoBuses buses = new IoBuses(KvmCompat.CURRENT);
+        final String outcome = switch (buses.write(Bus.PIO, BASE, 1, 0))
+        {
+            case IoBuses.HANDLED -> "handled";
+            case IoBuses.NOT_HANDLED -> "userspace";
+            case IoBuses.BUS_REMOVED -> "removed";
+            default -> "unknown";
+        };
+        assertEquals("userspace", outcome);
+        assertEquals(-Errno.EOPNOTSUPP.number(), IoBuses.NOT_HANDLED);
+        assertEquals(-Errno.ENOMEM.number(), IoBuses.BUS_REMOVED);
+    }
+
+    @Test
     void shouldKeepBusesInKvmOrder()
     {
         assertEquals(List.of(Bus.MMIO, Bus.PIO, Bus.VIRTIO_CCW_NOTIFY, Bus.FAST_MMIO), List.of(Bus.values()));
