@@ -22,6 +22,8 @@ import static io.jvirtio.virtio.queue.DescriptorLayout.VIRTQ_DESC_F_WRITE;
  * and no head in flight twice. A violation breaks the queue: pop returns {@link PopStatus#BROKEN}, the error is
  * recorded and counted, the {@link QueueBrokenListener} is told once, and the queue refuses to pop or publish until
  * reset. Nothing on the data path throws for guest input.
+ * A kick is only a hint: pop always reads {@code avail.idx} itself and never relies on notification data
+ * (§2.9 "Driver Notifications").
  * <p>
  * <b>Zero-length descriptors</b> are accepted, counted ({@link QueueCounter#ZERO_LENGTH_DESCRIPTORS}) and carried as
  * empty segments: the spec does not forbid them, every walk here is bounded by hops rather than bytes (the loop of
@@ -29,7 +31,8 @@ import static io.jvirtio.virtio.queue.DescriptorLayout.VIRTQ_DESC_F_WRITE;
  * <p>
  * <b>Publish order</b> (virtio-v1.2 §2.7.8.2, §2.7.7.2): the device writes the data, {@link #complete} writes the used
  * element, {@link #publish()} stores {@code used.idx} with release order, {@link #needsInterrupt()} issues a full
- * fence and only then reads {@code avail.flags} or {@code used_event}.
+ * fence and only then reads {@code avail.flags} or {@code used_event}. The worker loop that uses these operations is
+ * in {@link VirtQueue}'s class comment.
  * <p>
  * Thread safety: {@link #activate} and {@link #reset()} run on the control thread while no worker uses the queue
  * (the transport hands the queue to the worker after activation and takes it back after the worker has stopped);
@@ -187,6 +190,11 @@ public final class SplitQueue implements VirtQueue
         {
             throw new IllegalArgumentException(
                 "chain cursor is smaller than the queue: capacity=" + chain.capacity() + ", size=" + size);
+        }
+        if (chain.owner() == this && inFlightHeads[chain.head()])
+        {
+            // reusing the cursor would lose the chain: its head would stay in flight forever (CVE-2022-26354)
+            throw new IllegalStateException("chain cursor still holds a chain in flight: head=" + chain.head());
         }
         chain.clear();
         if (broken)
@@ -482,8 +490,9 @@ public final class SplitQueue implements VirtQueue
         {
             memory.putShortLE(usedFlagsAddr, (short)UsedRingLayout.VIRTQ_USED_F_NO_NOTIFY);
         }
-        // with EVENT_IDX used.flags stays 0 (§2.7.10.2) and avail_event is left where it is: it already lies behind
-        // avail.idx, so the driver's vring_need_event stays false until the next enable moves it
+        // with EVENT_IDX used.flags stays 0 (§2.7.10.2) and avail_event is left where it is: it names an entry the
+        // driver has already published (the one whose kick woke the worker, or that the re-check found), so the
+        // driver's need-event test stays false until the next enable moves it
     }
 
     @Override

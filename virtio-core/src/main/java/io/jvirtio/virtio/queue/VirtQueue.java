@@ -35,7 +35,8 @@ public interface VirtQueue
      * @param chain the reusable cursor; its capacity must be at least {@link #size()}.
      * @return {@link PopStatus#CHAIN} with the chain in flight, {@link PopStatus#EMPTY}, or
      *     {@link PopStatus#BROKEN} (the cursor is then empty).
-     * @throws IllegalStateException    if the queue is not active.
+     * @throws IllegalStateException    if the queue is not active, or the cursor still holds a chain in flight on
+     *                                  this queue (complete or unpop it first).
      * @throws IllegalArgumentException if the cursor is smaller than {@link #size()}.
      */
     PopStatus pop(DescriptorChain chain);
@@ -43,8 +44,9 @@ public interface VirtQueue
     /**
      * Hands a popped chain back to the driver as used, with the exact number of bytes written into its writable
      * buffers (virtio-v1.2 §2.7.8.2: an underestimate is allowed, an overestimate never). The driver sees it after
-     * {@link #publish()}. On a broken queue nothing is written and the completion is counted as discarded. The cursor
-     * is emptied.
+     * {@link #publish()}, so the device finishes every write into the buffers first (CVE-2021-3748). On a broken queue
+     * nothing is written and the completion is counted as discarded. The cursor is emptied: a late write through it
+     * writes nothing.
      *
      * @param chain        a chain popped from this queue and not yet completed.
      * @param bytesWritten bytes written, {@code 0 <= bytesWritten <= chain.writableBytes()}.

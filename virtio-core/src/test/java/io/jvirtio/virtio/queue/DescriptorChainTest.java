@@ -221,4 +221,24 @@ class DescriptorChainTest
             assertEquals(0, f.queue.nextAvail());
         }
     }
+
+    /** CVE-2022-26354: a popped chain must end used or unpopped; popping over it would leak its head for good. */
+    @Test
+    void shouldRefuseToPopIntoCursorThatStillHoldsAChainInFlight()
+    {
+        try (RingFixture f = new RingFixture(N, false, false))
+        {
+            final int head = f.postPair(buffer(0), 8, buffer(1), 8);
+            f.postPair(buffer(2), 8, buffer(3), 8);
+            assertEquals(PopStatus.CHAIN, f.queue.pop(f.chain));
+            assertThrows(IllegalStateException.class, () -> f.queue.pop(f.chain));
+            assertEquals(head, f.chain.head(), "the chain in flight is kept");
+            assertEquals(1, f.queue.inFlight());
+
+            f.queue.reset();
+            assertEquals(QueueConfigStatus.VALID, f.queue.activate(f.config));
+            assertEquals(PopStatus.CHAIN, f.queue.pop(f.chain), "after reset the stale cursor is free again");
+            assertEquals(head, f.chain.head());
+        }
+    }
 }

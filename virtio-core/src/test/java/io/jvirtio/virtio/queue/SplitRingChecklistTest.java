@@ -347,8 +347,9 @@ class SplitRingChecklistTest
             f.raw.availIdx(N);
             for (int i = 0; i < N; i++)
             {
-                assertEquals(PopStatus.CHAIN, f.queue.pop(f.chain));
-                assertEquals(i, f.chain.head());
+                final DescriptorChain chain = new DescriptorChain(N);
+                assertEquals(PopStatus.CHAIN, f.queue.pop(chain));
+                assertEquals(i, chain.head());
             }
             assertEquals(PopStatus.EMPTY, f.queue.pop(f.chain));
             assertEquals(N, f.queue.inFlight());
@@ -376,7 +377,7 @@ class SplitRingChecklistTest
             {
                 f.raw.descriptor(i, buffer(i), 8, 0, 0);
                 f.offer(i);
-                assertEquals(PopStatus.CHAIN, f.queue.pop(f.chain));
+                assertEquals(PopStatus.CHAIN, f.queue.pop(new DescriptorChain(N)));
             }
             f.offer(7);
             f.assertPopBreaks(QueueError.DUPLICATE_HEAD);
