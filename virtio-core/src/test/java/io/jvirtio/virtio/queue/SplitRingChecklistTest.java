@@ -581,7 +581,8 @@ class SplitRingChecklistTest
     {
         try (RingFixture f = new RingFixture(N, false, false))
         {
-            f.raw.descriptor(0, f.config.descTable() + 8, 8, VIRTQ_DESC_F_WRITE, 0);
+            // starts in free RAM just below the table and ends inside it
+            f.raw.descriptor(0, f.config.descTable() - 8, 16, VIRTQ_DESC_F_WRITE, 0);
             f.offer(0);
             f.assertPopBreaks(QueueError.BUFFER_OVERLAPS_RING);
         }
@@ -593,7 +594,21 @@ class SplitRingChecklistTest
     {
         try (RingFixture f = new RingFixture(N, false, false))
         {
-            f.raw.descriptor(0, f.config.availRing() - 4, 8, VIRTQ_DESC_F_WRITE, 0);
+            f.raw.descriptor(0, f.config.availRing() + 2, 4, VIRTQ_DESC_F_WRITE, 0);
+            f.offer(0);
+            f.assertPopBreaks(QueueError.BUFFER_OVERLAPS_RING);
+        }
+    }
+
+    // item 17: nor the used ring, which the device writes only through used elements and idx
+    @Test
+    void shouldBreakWithBufferOverlapsRingWhenWritableBufferCoversUsedRing()
+    {
+        try (RingFixture f = new RingFixture(N, false, false))
+        {
+            final long availEnd = f.config.availRing() + AvailRingLayout.length(N);
+            assertEquals(f.config.usedRing() - 2, availEnd, "two bytes of padding before the used ring");
+            f.raw.descriptor(0, availEnd, 4, VIRTQ_DESC_F_WRITE, 0);
             f.offer(0);
             f.assertPopBreaks(QueueError.BUFFER_OVERLAPS_RING);
         }
