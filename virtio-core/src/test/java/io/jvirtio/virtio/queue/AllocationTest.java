@@ -4,20 +4,23 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
 import java.lang.management.ManagementFactory;
+import java.util.Arrays;
 
 import static io.jvirtio.virtio.queue.RingFixture.buffer;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.fail;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
- * The data path allocates nothing: after warm-up, 100 000 chains through post, publish, kick decision, pop, header
- * read, response write, complete, publish, interrupt decision, notification re-enable and reap allocate zero bytes on
- * the thread that runs them, as the JVM's per-thread allocation counter reports.
+ * The data path allocates nothing: after warm-up, a batch of 100 000 chains through post, publish, kick decision, pop,
+ * header read, response write, complete, publish, interrupt decision, notification re-enable and reap allocates zero
+ * bytes on the thread that runs them, as the JVM's per-thread allocation counter reports.
  */
 class AllocationTest
 {
     private static final int N = 256;
     private static final int CHAINS = 100_000;
+    private static final int MEASURED_BATCHES = 3;
 
     private final long[] addrs = {buffer(0), buffer(1), buffer(2)};
     private final long[] lens = {16, 512, 1};
@@ -40,12 +43,24 @@ class AllocationTest
             }
             final long calibrationStart = threads.getThreadAllocatedBytes(tid);
             final long calibrationEnd = threads.getThreadAllocatedBytes(tid);
-            final long before = threads.getThreadAllocatedBytes(tid);
-            final long processed = run(f, indirect, CHAINS);
-            final long after = threads.getThreadAllocatedBytes(tid);
-
-            assertEquals(CHAINS, processed);
-            assertEquals(0, (after - before) - (calibrationEnd - calibrationStart), "bytes allocated");
+            final long overhead = calibrationEnd - calibrationStart;
+            // a data path that allocates does so for every chain, in every batch (at least 100 000 allocations); the
+            // JIT may still recompile or deoptimize during one batch and allocate a few bytes once, so the test
+            // looks for one clean batch among a few
+            final long[] allocated = new long[MEASURED_BATCHES];
+            for (int batch = 0; batch < MEASURED_BATCHES; batch++)
+            {
+                final long before = threads.getThreadAllocatedBytes(tid);
+                final long processed = run(f, indirect, CHAINS);
+                final long after = threads.getThreadAllocatedBytes(tid);
+                assertEquals(CHAINS, processed);
+                allocated[batch] = after - before - overhead;
+                if (allocated[batch] == 0)
+                {
+                    return;
+                }
+            }
+            fail("every batch of " + CHAINS + " chains allocated: bytes=" + Arrays.toString(allocated));
         }
     }
 
