@@ -1,0 +1,4 @@
+/**
+ * Device workers: the threads that own a device's queues after activation and service them when kicked.
+ */
+package io.jvirtio.virtio.worker;
