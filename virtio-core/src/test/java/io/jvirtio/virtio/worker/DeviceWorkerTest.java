@@ -48,12 +48,18 @@ class DeviceWorkerTest
     void shouldWakeEveryQueueSharingOneKickEventFd() throws Exception
     {
         final AtomicIntegerArray calls = new AtomicIntegerArray(3);
+        final CountDownLatch first = new CountDownLatch(3);
         final CountDownLatch second = new CountDownLatch(3);
         try (EventFd shared = EventFds.jvm())
         {
             final DeviceWorker worker = new DeviceWorker("w", new BackoffIdleStrategy(), 8, (queue, budget) ->
             {
-                if (calls.incrementAndGet(queue) == 2)
+                final int n = calls.incrementAndGet(queue);
+                if (n == 1)
+                {
+                    first.countDown();
+                }
+                if (n == 2)
                 {
                     second.countDown();
                 }
@@ -64,6 +70,7 @@ class DeviceWorkerTest
                 worker.addQueue(q, shared);
             }
             worker.start();
+            assertTrue(first.await(TIMEOUT_SECONDS, TimeUnit.SECONDS), "the start-up pass services all three");
             shared.signal();
             assertTrue(second.await(TIMEOUT_SECONDS, TimeUnit.SECONDS), "one signal services all three queues");
             worker.stop();
