@@ -136,6 +136,7 @@ class DeviceWorkerTest
     void shouldCountAndSurviveHandlerException() throws Exception
     {
         final AtomicInteger calls = new AtomicInteger();
+        final CountDownLatch thrown = new CountDownLatch(1);
         final CountDownLatch again = new CountDownLatch(1);
         try (EventFd kick = EventFds.jvm())
         {
@@ -143,6 +144,7 @@ class DeviceWorkerTest
             {
                 if (calls.incrementAndGet() == 1)
                 {
+                    thrown.countDown();
                     throw new IllegalStateException("device bug");
                 }
                 again.countDown();
@@ -150,8 +152,9 @@ class DeviceWorkerTest
             });
             worker.addQueue(0, kick);
             worker.start();
+            assertTrue(thrown.await(TIMEOUT_SECONDS, TimeUnit.SECONDS));
             kick.signal();
-            assertTrue(again.await(TIMEOUT_SECONDS, TimeUnit.SECONDS));
+            assertTrue(again.await(TIMEOUT_SECONDS, TimeUnit.SECONDS), "the worker survived and serves the next kick");
             worker.stop();
             assertEquals(1, worker.handlerErrors());
             assertFalse(worker.lastError() == null);
