@@ -1,6 +1,7 @@
 package io.jvirtio.samples.cli;
 
 import io.jvirtio.samples.ExitTraceReport;
+import io.jvirtio.samples.VmExitMatrix;
 import picocli.CommandLine;
 
 import java.io.PrintStream;
@@ -34,6 +35,8 @@ public final class Programs
     }
 
     private static final List<Program> PROGRAMS = List.of(
+        new Program("vmexit", "the kvm-unit-tests vmexit matrix on the simulated exit path, with the seed's ratios",
+            VmExitMatrix::new),
         new Program("trace-report", "prints exit statistics from an exit trace", ExitTraceReport::new));
 
     private Programs()

@@ -89,6 +89,13 @@ public final class IoBuses implements AutoCloseable
      */
     public int write(final Bus bus, final long addr, final int len, final long value)
     {
+        final KvmIoBus snapshot = buses.get(bus.ordinal());
+        if (snapshot != null && snapshot.devCount() == 0)
+        {
+            // Nothing to call, so no device to keep alive: skip the read-side critical section. An access racing
+            // with a registration is unordered with it in KVM too.
+            return NOT_HANDLED;
+        }
         final int token = srcu.readLock();
         try
         {
@@ -114,6 +121,11 @@ public final class IoBuses implements AutoCloseable
      */
     public int read(final Bus bus, final long addr, final int len, final IoValue value)
     {
+        final KvmIoBus snapshot = buses.get(bus.ordinal());
+        if (snapshot != null && snapshot.devCount() == 0)
+        {
+            return NOT_HANDLED;
+        }
         final int token = srcu.readLock();
         try
         {

@@ -89,7 +89,14 @@ final class ExitHandler
 
     private void record(final ExitReason reason, final ExitPath path, final long address, final long start)
     {
-        stats.record(reason, path, address, config.exitTiming() ? System.nanoTime() - start : 0);
+        if (config.exitTiming())
+        {
+            stats.record(reason, path, address, System.nanoTime() - start);
+        }
+        else
+        {
+            stats.count(reason, path, address);
+        }
     }
 
     /**

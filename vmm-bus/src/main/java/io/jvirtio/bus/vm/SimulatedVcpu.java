@@ -28,6 +28,11 @@ public final class SimulatedVcpu implements Vcpu
     private static final int TLB_ENTRIES = 64;
     private static final long PAGE_MASK = 4095;
     private static final int CODE_PAGE = 4096;
+    private static final int NO_FORM = 0;
+    private static final int FORM_STORE = 1 << 8;
+    private static final int FORM_LOAD = 2 << 8;
+    private static final int FORM_OUT = 3 << 8;
+    private static final int FORM_IN = 4 << 8;
     /**
      * What an untrusted VM-exit instruction length field reads as: KVM nested under Hyper-V saw "some random value"
      * (d391f1207067); any fixed wrong value shows the bug as well.
@@ -54,6 +59,13 @@ public final class SimulatedVcpu implements Vcpu
     private boolean nestedGuestMode;
     /** The guest-physical address of the last access that {@link #execute} found in RAM. */
     private long lastGpa;
+    /**
+     * The instruction already at RIP, as guest code sits in memory once and runs many times: its form, its code
+     * offset and its length. An access with the same form at the same place only sets its operand registers.
+     */
+    private int placedForm = NO_FORM;
+    private int placedOffset;
+    private int placedLength;
 
     SimulatedVcpu(final int index, final SimulatedVm vm)
     {
@@ -125,6 +137,7 @@ public final class SimulatedVcpu implements Vcpu
      */
     private long placeRip()
     {
+        placedForm = NO_FORM;
         regs.rip(codeBase + codeOffset);
         return space.codePhysicalAddress(index, straddles() ? 0 : codeOffset);
     }
@@ -149,10 +162,41 @@ public final class SimulatedVcpu implements Vcpu
         return length;
     }
 
+    /**
+     * @return the length of the instruction of {@code form} already at RIP, or 0 if it must be encoded (RIP is set
+     *     either way).
+     */
+    private int placed(final int form)
+    {
+        regs.rip(codeBase + codeOffset);
+        return placedForm == form && placedOffset == codeOffset ? placedLength : 0;
+    }
+
+    private int remember(final int form, final int length)
+    {
+        placedForm = form;
+        placedOffset = codeOffset;
+        placedLength = length;
+        return length;
+    }
+
     @Override
     public void mmioWrite(final long address, final int size, final long value)
     {
-        mmioWrite(address, size, value, AddressingForm.BASE);
+        // writeb/w/l/q: mov %reg,(%rdi); its bytes depend only on the size, so a placed copy is reused
+        final int form = FORM_STORE | size;
+        int length = placed(form);
+        if (length == 0)
+        {
+            length = remember(form, relocate(encoder.encodeStore(
+                memory, placeRip(), regs, size, DATA_REGISTER, value, AddressingForm.BASE, address)));
+        }
+        else
+        {
+            regs.write(DATA_REGISTER, size, false, value);
+            regs.gpr(AddressingForm.BASE_REGISTER, address);
+        }
+        execute(address, size, true, value, length);
     }
 
     @Override
@@ -177,7 +221,23 @@ public final class SimulatedVcpu implements Vcpu
     @Override
     public long mmioRead(final long address, final int size)
     {
-        return mmioRead(address, size, AddressingForm.BASE);
+        // readb/w/l/q: mov (%rdi),%reg
+        final int form = FORM_LOAD | size;
+        int length = placed(form);
+        if (length == 0)
+        {
+            length = remember(form, relocate(encoder.encodeLoad(
+                memory, placeRip(), regs, size, DATA_REGISTER, AddressingForm.BASE, address)));
+        }
+        else
+        {
+            regs.gpr(AddressingForm.BASE_REGISTER, address);
+        }
+        if (execute(address, size, false, 0, length))
+        {
+            regs.write(DATA_REGISTER, size, false, memory.getLE(lastGpa, size));
+        }
+        return regs.read(DATA_REGISTER, size, false);
     }
 
     @Override
@@ -297,9 +357,19 @@ public final class SimulatedVcpu implements Vcpu
     @Override
     public void out(final int port, final int size, final long value)
     {
-        final long ripGpa = placeRip();
+        // outb/w/l: out %al/%ax/%eax,(%dx)
+        final int form = FORM_OUT | size;
+        int length = placed(form);
+        if (length == 0)
+        {
+            length = remember(form, relocate(encoder.encodeOut(memory, placeRip(), regs, size, port, value)));
+        }
+        else
+        {
+            regs.write(X86Registers.RDX, Short.BYTES, false, port);
+            regs.write(DATA_REGISTER, size, false, value);
+        }
         final long rip = regs.rip();
-        final int length = relocate(encoder.encodeOut(memory, ripGpa, regs, size, port, value));
         exits.io(port, size, false, false, false, length);
         checkRip(rip, length);
     }
@@ -307,9 +377,17 @@ public final class SimulatedVcpu implements Vcpu
     @Override
     public long in(final int port, final int size)
     {
-        final long ripGpa = placeRip();
+        final int form = FORM_IN | size;
+        int length = placed(form);
+        if (length == 0)
+        {
+            length = remember(form, relocate(encoder.encodeIn(memory, placeRip(), regs, size, port)));
+        }
+        else
+        {
+            regs.write(X86Registers.RDX, Short.BYTES, false, port);
+        }
         final long rip = regs.rip();
-        final int length = relocate(encoder.encodeIn(memory, ripGpa, regs, size, port));
         exits.io(port, size, true, false, false, length);
         checkRip(rip, length);
         return regs.read(DATA_REGISTER, size, false);
@@ -352,6 +430,7 @@ public final class SimulatedVcpu implements Vcpu
         {
             throw new IllegalArgumentException("raw code must be 1 to 15 bytes: length=" + code.length);
         }
+        placedForm = NO_FORM;
         final long rip = codeBase + codeOffset;
         regs.rip(rip);
         // Placed byte by byte: the two code pages are not physically contiguous.
