@@ -1,5 +1,6 @@
 package io.jvirtio.samples.cli;
 
+import io.jvirtio.samples.BusBench;
 import io.jvirtio.samples.ExitTraceReport;
 import io.jvirtio.samples.VmExitMatrix;
 import picocli.CommandLine;
@@ -37,6 +38,8 @@ public final class Programs
     private static final List<Program> PROGRAMS = List.of(
         new Program("vmexit", "the kvm-unit-tests vmexit matrix on the simulated exit path, with the seed's ratios",
             VmExitMatrix::new),
+        new Program("bus-bench", "bus lookup, ioeventfd signal and eventfd hand-off costs beside their floors",
+            BusBench::new),
         new Program("trace-report", "prints exit statistics from an exit trace", ExitTraceReport::new));
 
     private Programs()
