@@ -5,7 +5,7 @@ package io.jvirtio.bus.event;
  * {@code yields} each followed by {@link Thread#yield()}, then block until an eventfd is signalled.
  * <p>
  * This is the adaptive shape that makes notification cheap on a machine with few cores (QEMU's aio poll, vhost
- * busy-poll, the 128 spins of JBoss's executor; performance-anchors sections 1.4 and 6.1): work that arrives within
+ * busy-poll, the 128 spins of JBoss's executor: work that arrives within
  * the spin budget is picked up in nanoseconds, and an idle worker gives its core back. Unlike Agrona's
  * {@code BackoffIdleStrategy} there is no park period: the last phase blocks until a signal, not for a time.
  * <p>

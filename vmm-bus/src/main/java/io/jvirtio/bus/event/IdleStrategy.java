@@ -7,8 +7,7 @@ package io.jvirtio.bus.event;
  * The shape is Agrona's {@code IdleStrategy}, with one difference: the last phase is not a timed park but "block
  * until an eventfd is readable" (a park that a signal unparks, or epoll_wait for Linux eventfds), so an idle worker
  * costs nothing and still wakes on the first kick. Spinning first matters on small machines: a cross-CPU wake-up
- * of a blocked thread costs about 20 us on a 2-vCPU VM, a hand-off to a spinning thread about 70 ns
- * (performance-anchors sections 2 and 6.1).
+ * of a blocked thread costs about 20 us on a 2-vCPU VM, a hand-off to a spinning thread about 70 ns.
  * <p>
  * The strategy gets the count of empty checks so far and keeps no state, so one instance can serve any number of
  * pollers.

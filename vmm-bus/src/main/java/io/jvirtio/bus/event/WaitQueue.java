@@ -7,7 +7,7 @@ import java.util.Objects;
 
 /**
  * The wait-queue entries of one {@link JvmEventFd}, the in-JVM analogue of the kernel's {@code wait_queue_head_t}
- * on an eventfd, on which irqfd hangs its custom entry ({@code irqfd_wakeup}, see kvm-semantics section 8).
+ * on an eventfd, on which irqfd hangs its custom entry ({@code irqfd_wakeup}, virt/kvm/eventfd.c).
  * <p>
  * The entries are a copy-on-write array: adding and removing copy it under a lock; a signal reads it with one
  * volatile read and calls each entry on the signalling thread. When the array is empty that one read is the whole

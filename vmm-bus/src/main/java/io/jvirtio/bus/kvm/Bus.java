@@ -1,8 +1,7 @@
 package io.jvirtio.bus.kvm;
 
 /**
- * KVM's I/O buses, in the order of the kernel's {@code enum kvm_bus} ({@code include/linux/kvm_host.h}; see
- * kvm-semantics.md §2 and §7.6).
+ * KVM's I/O buses, in the order of the kernel's {@code enum kvm_bus} ({@code include/linux/kvm_host.h}).
  * <p>
  * Thread safety: immutable; any thread.
  */

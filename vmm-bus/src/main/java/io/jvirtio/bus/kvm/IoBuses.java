@@ -8,7 +8,7 @@ import java.util.concurrent.locks.ReentrantLock;
 
 /**
  * One VM's four I/O buses, {@code kvm->buses[]} with the bus code of {@code virt/kvm/kvm_main.c}
- * (kvm-semantics.md §7).
+ * (virt/kvm/kvm_main.c).
  * <p>
  * Each bus is an immutable array of {@code (addr, len, dev)} sorted by KVM's comparator. Writers copy it, insert or
  * remove one entry and publish the copy, all under the VM's one bus lock (the {@code slots_lock} analogue, shared
@@ -36,7 +36,7 @@ import java.util.concurrent.locks.ReentrantLock;
  */
 public final class IoBuses implements AutoCloseable
 {
-    /** {@code NR_IOBUS_DEVS}: devices per bus, ioeventfds not counted (kvm-semantics.md §7.1, §7.4). */
+    /** {@code NR_IOBUS_DEVS}: devices per bus, ioeventfds not counted (virt/kvm/kvm_main.c). */
     public static final int NR_IOBUS_DEVS = 1000;
     /** A device on the bus took the access. */
     public static final int HANDLED = 0;
@@ -196,7 +196,7 @@ public final class IoBuses implements AutoCloseable
     }
 
     /**
-     * Fault injection for kvm-semantics.md §7.5 and §12.5: the next unregister on any bus fails to allocate its
+     * Fault injection for the failure path of {@code kvm_io_bus_unregister_dev}: the next unregister on any bus fails to allocate its
      * smaller copy, as a failed {@code kmalloc} would. The bus is then replaced by nothing, every device on it is
      * destroyed after the grace period, and from then on accesses get {@link #BUS_REMOVED} and registrations ENOMEM.
      * This is the behaviour since 2017 in both compatibility modes.

@@ -5,7 +5,7 @@ package io.jvirtio.bus.kvm;
  * ioeventfd or another in-kernel device model.
  * <p>
  * The bus calls {@link #write} and {@link #read} for every access that falls in the device's registered range
- * (kvm-semantics.md §7.3); a device that does not take the access returns false ({@code -EOPNOTSUPP} in the kernel)
+ * (virt/kvm/kvm_main.c); a device that does not take the access returns false ({@code -EOPNOTSUPP} in the kernel)
  * and the bus tries the next matching device. Access values are guest input: a device must not throw on any of
  * them.
  * <p>

@@ -3,7 +3,7 @@ package io.jvirtio.bus.kvm;
 import io.jvirtio.bus.event.EventFd;
 
 /**
- * One ioeventfd object, {@code struct _ioeventfd} of {@code virt/kvm/eventfd.c} (kvm-semantics.md §4): an
+ * One ioeventfd object, {@code struct _ioeventfd} of {@code virt/kvm/eventfd.c}: an
  * {@link IoDevice} that signals its eventfd when a guest write matches it. Write-only: it never takes reads.
  * <p>
  * Thread safety: {@link #write} on vCPU threads, concurrently; the fields are final. {@link #destructor()} and the

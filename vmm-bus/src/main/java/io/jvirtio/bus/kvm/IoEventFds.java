@@ -6,7 +6,7 @@ import java.util.concurrent.locks.ReentrantLock;
 
 /**
  * One VM's ioeventfds: {@code KVM_IOEVENTFD} assign and deassign as {@code virt/kvm/eventfd.c} does them, with the
- * per-VM list {@code kvm->ioeventfds} that collisions are checked against (kvm-semantics.md §3 to §6).
+ * per-VM list {@code kvm->ioeventfds} that collisions are checked against (virt/kvm/eventfd.c).
  * <p>
  * Assign validates in KVM's order (length, address wrap, flag mask, length 0 with DATAMATCH, then the eventfd, the
  * collision and the bus limit) and fails with a {@link KvmException} naming KVM's errno. A length-0 MMIO ioeventfd

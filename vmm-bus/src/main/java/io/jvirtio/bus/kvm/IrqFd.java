@@ -10,7 +10,7 @@ import java.util.concurrent.locks.LockSupport;
 
 /**
  * One irqfd, {@code struct kvm_kernel_irqfd}: a wait-queue entry on its eventfd that injects on the signalling
- * thread, as {@code irqfd_wakeup} does (kvm-semantics.md §8).
+ * thread, as {@code irqfd_wakeup} does (virt/kvm/eventfd.c).
  * <p>
  * A wake-up consumes the counter and, if it was non-zero, injects: an edge irqfd pulses its GSI (1 then 0); a
  * resample irqfd asserts it under the resample source id and leaves it asserted for the {@link IrqFdResampler}.

@@ -8,7 +8,7 @@ import java.util.Arrays;
 /**
  * {@code struct kvm_kernel_irqfd_resampler}: one per GSI with resample irqfds, shared by all of them. On the guest's
  * EOI it de-asserts the GSI's resample level and signals every resamplefd, so the VMM can re-check its device and
- * signal again if the interrupt is still pending ({@code irqfd_resampler_ack}, kvm-semantics.md §8).
+ * signal again if the interrupt is still pending ({@code irqfd_resampler_ack}, virt/kvm/eventfd.c).
  * <p>
  * Thread safety: {@link #irqAcked} on vCPU threads, lock-free over a copy-on-write array; {@link #add} and
  * {@link #remove} under {@link IrqFds}'s lock.

@@ -8,7 +8,7 @@ import java.util.List;
 
 /**
  * One VM's irqfds: {@code KVM_IRQFD} assign and deassign as {@code virt/kvm/eventfd.c} does them
- * (kvm-semantics.md §8), injecting into an {@link InterruptController}.
+ * (virt/kvm/eventfd.c), injecting into an {@link InterruptController}.
  * <p>
  * An irqfd is a wait-queue entry ({@link EventFd#addWaiter}) on its eventfd, so the interrupt is injected on the
  * thread that signals, with no thread of its own and no lock or allocation on the way. Assign polls the eventfd once,

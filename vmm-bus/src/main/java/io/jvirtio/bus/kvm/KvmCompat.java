@@ -4,7 +4,7 @@ package io.jvirtio.bus.kvm;
  * Which KVM the simulated buses and ioeventfds behave like; chosen once, when the VM's {@link IoBuses} are created.
  * <p>
  * {@link #LINUX_3_16} reproduces the 2014 code of f848a5a8 and 68c3b4d1 with its bugs, for study
- * (kvm-semantics.md §3.2, §7.2, §9.2):
+ * (virt/kvm/eventfd.c):
  * <ul>
  *   <li>the pre-2015 bus comparator, which never finds a length-0 entry for an access with a length, so a length-0
  *       ioeventfd on the MMIO bus only fires through the fast bus ("kvm: fix zero length mmio searching");</li>

@@ -3,7 +3,7 @@ package io.jvirtio.bus.kvm;
 /**
  * One immutable version of an I/O bus, {@code struct kvm_io_bus}: the ranges {@code (addr, len, dev)} sorted by KVM's
  * comparator. Writers build a new version and publish it; readers walk whichever version they loaded
- * (kvm-semantics.md §7.1 to §7.5).
+ * (virt/kvm/kvm_main.c).
  * <p>
  * Thread safety: immutable after construction; any thread.
  */
@@ -26,7 +26,7 @@ final class KvmIoBus
      * {@code kvm_io_bus_cmp(key, entry)}, asymmetric as in the kernel: 0 means the key lies within the entry, or, for
      * a length-0 entry under the current comparator, starts at exactly the entry's address whatever its length.
      * The pre-2015 comparator ({@code exactZeroLength == false}) compares end addresses for length-0 entries too, so
-     * a key with a length never finds them (kvm-semantics.md §7.2). Addresses compare unsigned and sums wrap as
+     * a key with a length never finds them (virt/kvm/kvm_main.c). Addresses compare unsigned and sums wrap as
      * {@code gpa_t} does.
      *
      * @param exactZeroLength true for the comparator since "kvm: fix zero length mmio searching" (2015).
@@ -161,7 +161,7 @@ final class KvmIoBus
 
     /**
      * The copy {@code kvm_io_bus_register_dev} publishes: the new range goes before the first entry that compares
-     * greater than it, which keeps equal entries in registration order (kvm-semantics.md §7.4).
+     * greater than it, which keeps equal entries in registration order (virt/kvm/kvm_main.c).
      */
     KvmIoBus withDevice(final boolean exactZeroLength, final long addr, final int len, final IoDevice dev)
     {

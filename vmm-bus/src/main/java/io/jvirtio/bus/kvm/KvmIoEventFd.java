@@ -3,7 +3,7 @@ package io.jvirtio.bus.kvm;
 import io.jvirtio.bus.event.EventFd;
 
 /**
- * The argument of the {@code KVM_IOEVENTFD} ioctl, {@code struct kvm_ioeventfd} (kvm-semantics.md §2), with the
+ * The argument of the {@code KVM_IOEVENTFD} ioctl, {@code struct kvm_ioeventfd} (include/uapi/linux/kvm.h), with the
  * eventfd in place of the file descriptor.
  * <p>
  * The record holds the raw values; {@link IoEventFds} validates them as KVM does, so an invalid request is a

@@ -3,7 +3,7 @@ package io.jvirtio.bus.kvm;
 import io.jvirtio.bus.event.EventFd;
 
 /**
- * The argument of the {@code KVM_IRQFD} ioctl, {@code struct kvm_irqfd} (kvm-semantics.md §8), with eventfds in
+ * The argument of the {@code KVM_IRQFD} ioctl, {@code struct kvm_irqfd} (virt/kvm/eventfd.c), with eventfds in
  * place of file descriptors.
  * <p>
  * Thread safety: immutable; any thread.

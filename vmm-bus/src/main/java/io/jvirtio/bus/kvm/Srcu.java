@@ -7,7 +7,7 @@ import java.util.concurrent.locks.LockSupport;
  * The read-side critical sections and grace periods that KVM's {@code kvm->srcu} gives the I/O buses: a reader
  * marks itself inside, reads the current bus with one volatile load and walks it; a writer that has published a new
  * bus waits in {@link #synchronize()} until every reader that might still hold the old one has left, and only then
- * drops the devices that the new bus no longer holds (kvm-semantics.md §7.3 to §7.5, §12.1).
+ * drops the devices that the new bus no longer holds (virt/kvm/kvm_main.c).
  * <p>
  * Readers count themselves in one of two epochs, in cells striped by thread id and padded to a cache line each, with
  * one atomic add on entry and one on exit: no lock, no allocation, no waiting. A grace period waits for the epoch

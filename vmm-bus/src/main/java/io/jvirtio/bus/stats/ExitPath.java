@@ -2,7 +2,7 @@ package io.jvirtio.bus.stats;
 
 /**
  * How the exit handler dealt with one exit: which bus or which party completed the access, or why nobody could.
- * The paths follow KVM's exit handling (kvm-semantics 9 and 10): the FAST_MMIO bus before anything else, then
+ * The paths follow KVM's exit handling (arch/x86/kvm/vmx/vmx.c): the FAST_MMIO bus before anything else, then
  * instruction emulation against the MMIO bus, then an exit to the userspace device model; port I/O goes to the PIO
  * bus and then to userspace, with no decoding. Each constant has a {@link #code() stable code} that the exit trace
  * stores.
@@ -13,7 +13,7 @@ public enum ExitPath
 {
     /**
      * A device on the FAST_MMIO bus (a length-0 wildcard ioeventfd) accepted {@code (gpa, 0)} and the instruction was
-     * skipped without decoding; KVM emits the {@code kvm_fast_mmio} tracepoint here (kvm-semantics 9.2 item 5).
+     * skipped without decoding; KVM emits the {@code kvm_fast_mmio} tracepoint here (arch/x86/kvm/vmx/vmx.c).
      */
     FAST_MMIO(1),
 

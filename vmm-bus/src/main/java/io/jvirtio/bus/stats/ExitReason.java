@@ -17,13 +17,13 @@ public enum ExitReason
     /**
      * VMX {@code EXIT_REASON_EPT_MISCONFIG} (49): an access hit an MMIO SPTE, whose bits 2:0 = 110b are
      * architecturally illegal. The exit carries the guest-physical address and the VM-exit instruction length, but
-     * neither the access type nor its size (kvm-semantics 9.1).
+     * neither the access type nor its size (arch/x86/kvm/vmx/vmx.c).
      */
     EPT_MISCONFIG(1, 49, -1),
 
     /**
      * SVM {@code SVM_EXIT_NPF} (0x400): a nested page fault; with PFERR_RSVD set it is the MMIO case, and the fast
-     * path is taken only when the next RIP is known (kvm-semantics 9.2 item 12).
+     * path is taken only when the next RIP is known (arch/x86/kvm/vmx/vmx.c).
      */
     NPF(2, -1, 0x400),
 

@@ -13,7 +13,7 @@ import java.nio.file.Path;
 
 /**
  * A trace of every exit, appended to a Chronicle Queue in a directory: the analogue of recording the
- * {@code kvm_exit} and {@code kvm_fast_mmio} tracepoints (kvm-semantics 9.2 item 5) for later analysis with
+ * {@code kvm_exit} and {@code kvm_fast_mmio} tracepoints (arch/x86/kvm/vmx/vmx.c) for later analysis with
  * {@link ExitTraceReader}. Give it to {@link ExitStats}, which writes a session record and then one exit record per
  * exit, in the fixed binary layout of {@link ExitTraceLayout}, through Chronicle's raw document API (no method
  * writer, no proxy): each vCPU appends through its own appender on its own thread.

@@ -4,7 +4,7 @@ import java.util.concurrent.atomic.AtomicLongArray;
 
 /**
  * Decodes the 64-bit-mode instructions guests use to access device memory, as KVM's MMIO emulator must before it can
- * perform an access whose size and data the exit does not carry (kvm-semantics §10, "Instruction forms that matter";
+ * perform an access whose size and data the exit does not carry (arch/x86/kvm/emulate.c;
  * the set is Linux's {@code insn_decode_mmio()} without MOVS, plus moffs):
  * <table>
  *     <caption>Decoded opcodes (Intel SDM Vol. 2B "MOV", "MOVZX", "MOVSX")</caption>
@@ -101,7 +101,7 @@ public final class InstructionDecoder
 
     /**
      * Decodes only as far as the length needs: KVM's {@code EMULTYPE_SKIP}, used when the exit's instruction length
-     * cannot be trusted (kvm-semantics §9.2 items 8-11). It accepts and refuses exactly what {@link #decode} does,
+     * cannot be trusted (arch/x86/kvm/vmx/vmx.c). It accepts and refuses exactly what {@link #decode} does,
      * since an instruction that decode refuses could not have made the access, but fills in only the status, the
      * length, the kind and the sizes, not the operands, displacement or immediate.
      *

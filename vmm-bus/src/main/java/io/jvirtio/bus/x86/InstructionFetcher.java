@@ -6,7 +6,7 @@ import java.util.concurrent.atomic.AtomicLongArray;
 
 /**
  * Fetches up to {@link InstructionDecoder#MAX_LENGTH} bytes at RIP through the guest's page tables, as KVM's
- * {@code kvm_fetch_guest_virt} does before decoding on the MMIO slow path (kvm-semantics §10).
+ * {@code kvm_fetch_guest_virt} does before decoding on the MMIO slow path (arch/x86/kvm/emulate.c).
  * <p>
  * RIP's page is translated and read up to its end or 15 bytes. If the instruction may continue on the next page,
  * that page is translated separately (the two pages need not be adjacent in guest-physical memory) and read too.

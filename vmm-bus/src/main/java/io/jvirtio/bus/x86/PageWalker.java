@@ -7,7 +7,7 @@ import java.util.concurrent.atomic.AtomicLongArray;
 /**
  * Translates linear addresses with 4-level paging (IA-32e paging, Intel SDM Vol. 3A §4.5), reading the guest's
  * paging structures from {@link GuestMemory}: what KVM's software walker ({@code arch/x86/kvm/mmu/paging_tmpl.h})
- * does for the instruction fetch on the MMIO slow path (kvm-semantics §10).
+ * does for the instruction fetch on the MMIO slow path (arch/x86/kvm/emulate.c).
  * <p>
  * The walk reads exactly four levels at most: the PML4E selected by CR3 and bits 47:39, the PDPTE (bits 38:30; PS = 1
  * maps a 1 GiB page), the PDE (bits 29:21; PS = 1 maps a 2 MiB page) and the PTE (bits 20:12). The loop descends one

@@ -2,7 +2,7 @@
  * The x86-64 side of the MMIO exit path: vCPU register state, the 4-level page walker, the instruction fetcher and
  * the decoder for the instructions guests use to access devices.
  * <p>
- * The slow path of an EPT-misconfig exit (kvm-semantics §10), with one reusable {@link
+ * The slow path of an EPT-misconfig exit (arch/x86/kvm/emulate.c), with one reusable {@link
  * io.jvirtio.bus.x86.InstructionFetcher}, {@link io.jvirtio.bus.x86.DecodedInstruction} and {@link
  * io.jvirtio.bus.x86.Translation} per vCPU; none of it allocates. {@code ExitPathTest} runs this code:
  * {@snippet :

@@ -16,7 +16,7 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * kvm-semantics.md §7.3 to §7.5 under concurrency: vCPUs write the buses lock-free while other threads assign and
+ * virt/kvm/kvm_main.c under concurrency: vCPUs write the buses lock-free while other threads assign and
  * deassign. Timeouts here only turn a hang into a failure; nothing asserts on elapsed time.
  */
 class IoBusConcurrencyTest

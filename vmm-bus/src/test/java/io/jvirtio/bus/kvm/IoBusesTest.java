@@ -11,7 +11,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** kvm-semantics.md §7: the comparator, lookup and dispatch, register and unregister. */
+/** virt/kvm/kvm_main.c: the comparator, lookup and dispatch, register and unregister. */
 class IoBusesTest
 {
     private static final long BASE = 0x1000;

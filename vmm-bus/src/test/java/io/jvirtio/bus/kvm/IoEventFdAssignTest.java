@@ -16,7 +16,7 @@ import static io.jvirtio.bus.kvm.KvmIoEventFd.KVM_IOEVENTFD_FLAG_VIRTIO_CCW_NOTI
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** kvm-semantics.md §3.1: assign, its validation order and each errno. */
+/** virt/kvm/eventfd.c: assign, its validation order and each errno. */
 class IoEventFdAssignTest
 {
     private static final long ADDR = 0xFE00_0000L;

@@ -11,7 +11,7 @@ import static io.jvirtio.bus.kvm.KvmAssertions.mmioMatch;
 import static io.jvirtio.bus.kvm.KvmAssertions.pio;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
-/** kvm-semantics.md §5: {@code ioeventfd_check_collision} and EEXIST. */
+/** virt/kvm/eventfd.c: {@code ioeventfd_check_collision} and EEXIST. */
 class IoEventFdCollisionTest
 {
     private static final long ADDR = 0xFE00_2000L;

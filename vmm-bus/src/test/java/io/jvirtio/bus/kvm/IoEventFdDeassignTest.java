@@ -12,7 +12,7 @@ import static io.jvirtio.bus.kvm.KvmIoEventFd.KVM_IOEVENTFD_FLAG_PIO;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 
-/** kvm-semantics.md §6: deassign. */
+/** virt/kvm/eventfd.c: deassign. */
 class IoEventFdDeassignTest
 {
     private static final long ADDR = 0xFE00_3000L;

@@ -9,7 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** kvm-semantics.md §4.2: {@code ioeventfd_in_range} and what a hit does. */
+/** virt/kvm/eventfd.c: {@code ioeventfd_in_range} and what a hit does. */
 class IoEventFdMatchTest
 {
     private static final long ADDR = 0xFE00_1000L;

@@ -14,7 +14,7 @@ import static io.jvirtio.bus.kvm.KvmAssertions.assertErrno;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 
-/** kvm-semantics.md §8: irqfd. */
+/** virt/kvm/eventfd.c: irqfd. */
 class IrqFdsTest
 {
     private static final long FAILURE_TIMEOUT_SECONDS = 60;

@@ -9,7 +9,7 @@ import static io.jvirtio.bus.kvm.KvmAssertions.pio;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 /**
- * kvm-semantics.md §3.2, §7.2 and §9.2: each 2014 (Linux 3.16) behaviour reproduced under {@link KvmCompat#LINUX_3_16},
+ * virt/kvm/eventfd.c: each 2014 (Linux 3.16) behaviour reproduced under {@link KvmCompat#LINUX_3_16},
  * and shown fixed under {@link KvmCompat#CURRENT}.
  */
 class KvmCompatTest
