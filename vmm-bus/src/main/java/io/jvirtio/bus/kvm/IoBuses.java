@@ -197,8 +197,9 @@ public final class IoBuses implements AutoCloseable
 
     /**
      * Fault injection for the failure path of {@code kvm_io_bus_unregister_dev}: the next unregister on any bus
-     * fails to allocate its smaller copy, as a failed {@code kmalloc} would. The bus is then replaced by nothing, every device on it is
-     * destroyed after the grace period, and from then on accesses get {@link #BUS_REMOVED} and registrations ENOMEM.
+     * fails to allocate its smaller copy, as a failed {@code kmalloc} would. The bus is then replaced by nothing,
+     * every device on it is destroyed after the grace period, and from then on accesses get {@link #BUS_REMOVED}
+     * and registrations ENOMEM.
      * This is the behaviour since 2017 in both compatibility modes.
      */
     public void injectShrinkFailure()
