@@ -20,9 +20,11 @@ import io.jvirtio.samples.bench.Ratio;
 import io.jvirtio.samples.bench.Sample;
 import io.jvirtio.samples.cli.Json;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
-import java.io.PrintStream;
+import java.io.PrintWriter;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -59,17 +61,10 @@ public final class BusBench implements Callable<Integer>
     @Option(names = "--json", description = "print one JSON object as the last line")
     boolean json;
 
-    private final PrintStream out;
+    @Spec
+    CommandSpec spec;
 
-    public BusBench()
-    {
-        this(System.out);
-    }
-
-    BusBench(final PrintStream out)
-    {
-        this.out = out;
-    }
+    private PrintWriter out;
 
     /** An in-kernel device that takes every write in its range. */
     private static final class SinkDevice implements IoDevice
@@ -118,6 +113,7 @@ public final class BusBench implements Callable<Integer>
     @Override
     public Integer call()
     {
+        out = spec.commandLine().getOut();
         if (runs < 1 || lookups < 1000 || roundTrips < 100)
         {
             throw new picocli.CommandLine.ParameterException(new picocli.CommandLine(this),

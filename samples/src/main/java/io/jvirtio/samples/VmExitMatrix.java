@@ -12,9 +12,11 @@ import io.jvirtio.samples.bench.Ratio;
 import io.jvirtio.samples.bench.Sample;
 import io.jvirtio.samples.cli.Json;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
-import java.io.PrintStream;
+import java.io.PrintWriter;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -67,17 +69,10 @@ public final class VmExitMatrix implements Callable<Integer>
     @Option(names = "--json", description = "print one JSON object as the last line")
     boolean json;
 
-    private final PrintStream out;
+    @Spec
+    CommandSpec spec;
 
-    public VmExitMatrix()
-    {
-        this(System.out);
-    }
-
-    VmExitMatrix(final PrintStream out)
-    {
-        this.out = out;
-    }
+    private PrintWriter out;
 
     /** One line of the matrix. */
     static final class Row implements AutoCloseable
@@ -197,6 +192,7 @@ public final class VmExitMatrix implements Callable<Integer>
     @Override
     public Integer call()
     {
+        out = spec.commandLine().getOut();
         if (accesses < 1000 || runs < 1)
         {
             throw new picocli.CommandLine.ParameterException(new picocli.CommandLine(this),

@@ -1,5 +1,7 @@
 package io.jvirtio.samples.cli;
 
+import java.math.BigDecimal;
+import java.math.MathContext;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -12,6 +14,8 @@ import java.util.Map;
  */
 public final class Json
 {
+    private static final MathContext SIGNIFICANT = new MathContext(9);
+
     private Json()
     {
     }
@@ -83,7 +87,8 @@ public final class Json
         }
         else
         {
-            sb.append(String.format(Locale.ROOT, "%.6g", d).trim());
+            // nine significant digits, never in exponent form, so every reader parses it
+            sb.append(BigDecimal.valueOf(d).round(SIGNIFICANT).stripTrailingZeros().toPlainString());
         }
     }
 

@@ -2,6 +2,7 @@ package io.jvirtio.samples.cli;
 
 import io.jvirtio.samples.BusBench;
 import io.jvirtio.samples.ExitTraceReport;
+import io.jvirtio.samples.RingBench;
 import io.jvirtio.samples.VmExitMatrix;
 import picocli.CommandLine;
 
@@ -40,6 +41,8 @@ public final class Programs
             VmExitMatrix::new),
         new Program("bus-bench", "bus lookup, ioeventfd signal and eventfd hand-off costs beside their floors",
             BusBench::new),
+        new Program("ring", "ring hand-off benchmark after tools/virtio/ringtest, beside an SPSC floor",
+            RingBench::new),
         new Program("trace-report", "prints exit statistics from an exit trace", ExitTraceReport::new));
 
     private Programs()

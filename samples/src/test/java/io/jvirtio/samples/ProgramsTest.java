@@ -1,0 +1,98 @@
+package io.jvirtio.samples;
+
+import io.jvirtio.samples.cli.Programs;
+import org.junit.jupiter.api.Test;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Every program runs on small settings and ends with one JSON object carrying the fields its issue names; usage
+ * errors are one line and a non-zero exit. Figures are not asserted (they are timings); the structure is.
+ */
+class ProgramsTest
+{
+    private record Run(int status, String out, String err)
+    {
+        String lastLine()
+        {
+            final String[] lines = out.strip().split("\n");
+            return lines[lines.length - 1];
+        }
+    }
+
+    private static Run run(final String... args)
+    {
+        final ByteArrayOutputStream out = new ByteArrayOutputStream();
+        final ByteArrayOutputStream err = new ByteArrayOutputStream();
+        final int status = Programs.run(args, new PrintStream(out, true, StandardCharsets.UTF_8),
+            new PrintStream(err, true, StandardCharsets.UTF_8));
+        return new Run(status, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+    }
+
+    private static void assertJsonFields(final String line, final String... fields)
+    {
+        assertTrue(line.startsWith("{") && line.endsWith("}"), line);
+        for (final String field : fields)
+        {
+            assertTrue(line.contains("\"" + field + "\":"), "missing " + field + " in " + line);
+        }
+    }
+
+    @Test
+    void shouldListProgramsForHelp()
+    {
+        final Run help = run("--help");
+        assertEquals(0, help.status());
+        assertTrue(help.out().contains("vmexit") && help.out().contains("ring") && help.out().contains("bus-bench"));
+    }
+
+    @Test
+    void shouldRefuseUnknownProgramInOneLine()
+    {
+        final Run unknown = run("no-such-program");
+        assertEquals(Programs.USAGE, unknown.status());
+        assertEquals(1, unknown.err().strip().lines().count(), unknown.err());
+    }
+
+    @Test
+    void shouldRefuseBadOptionInOneLine()
+    {
+        final Run bad = run("vmexit", "--accesses", "lots");
+        assertEquals(Programs.USAGE, bad.status());
+        assertEquals(1, bad.err().strip().lines().count(), bad.err());
+    }
+
+    @Test
+    void shouldRunVmExitMatrixAndVerifyEveryEventFd()
+    {
+        final Run vmexit = run("vmexit", "--accesses", "2000", "--runs", "1", "--json");
+        assertEquals(0, vmexit.status(), vmexit.out());
+        assertJsonFields(vmexit.lastLine(), "rows", "access", "eventfd", "fast_bus", "style", "ns_per_access",
+            "accesses", "eventfd_signals", "ratios", "fast_mmio_over_pio", "fast_bus_present_over_absent",
+            "fast_over_emulated");
+        assertEquals(18, vmexit.lastLine().split("\"access\":").length - 1, "3 eventfd kinds x (2 mmio + 1 pio) x 2");
+    }
+
+    @Test
+    void shouldRunRingBenchmark()
+    {
+        final Run ring = run("ring", "--buffers", "20000", "--runs", "1", "--json");
+        assertEquals(0, ring.status(), ring.out());
+        assertJsonFields(ring.lastLine(), "buffers", "buffers_per_second", "floor_per_second", "ratio",
+            "kicks_per_buffer", "interrupts_per_buffer");
+    }
+
+    @Test
+    void shouldRunBusBench()
+    {
+        final Run bench = run("bus-bench", "--runs", "1", "--lookups", "1000", "--round-trips", "200", "--json");
+        assertEquals(0, bench.status(), bench.out());
+        assertJsonFields(bench.lastLine(), "figures", "lookup_mmio_1000_devices", "ioeventfd_signal_fast_mmio",
+            "ratios", "eventfd_park_over_park_unpark");
+    }
+}
