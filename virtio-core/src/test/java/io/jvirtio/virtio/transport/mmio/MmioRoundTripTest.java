@@ -5,6 +5,8 @@ import io.jvirtio.virtio.VirtioFeatures;
 import io.jvirtio.virtio.queue.SplitQueueDriver;
 import io.jvirtio.virtio.transport.TransportCounter;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -81,6 +83,24 @@ class MmioRoundTripTest
                 f.roundTrip(queue, payload(round));
             }
             assertEquals(ROUNDS, f.device.chains());
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(MmioNotifyMode.class)
+    void shouldAssignOneKickPerReadyQueueOrOneForTheDevice(final MmioNotifyMode mode) throws Exception
+    {
+        try (MmioFixture f = new MmioFixture(mode))
+        {
+            f.driver.initialize(0);
+            final SplitQueueDriver queue = f.driver.setupQueue(0, 16);
+            f.driver.setupQueue(1, 16);
+            assertEquals(0, f.transport.assignedKicks(), "nothing is assigned before DRIVER_OK");
+            f.driver.driverOk();
+            assertEquals(mode == MmioNotifyMode.WILDCARD ? 1 : 2, f.transport.assignedKicks());
+            f.roundTrip(queue, payload(7));
+            f.driverTransport.notifyQueue(1);
+            f.roundTrip(queue, payload(8));
         }
     }
 
