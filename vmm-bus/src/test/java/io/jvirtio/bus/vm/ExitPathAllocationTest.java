@@ -1,13 +1,12 @@
 package io.jvirtio.bus.vm;
 
-import com.sun.management.ThreadMXBean;
+import io.jvirtio.bus.testing.AllocationProbe;
 import io.jvirtio.bus.event.EventFd;
 import io.jvirtio.bus.event.EventFds;
 import io.jvirtio.bus.kvm.KvmIoEventFd;
 import io.jvirtio.bus.stats.ExitPath;
 import org.junit.jupiter.api.Test;
 
-import java.lang.management.ManagementFactory;
 
 import static io.jvirtio.bus.kvm.KvmIoEventFd.KVM_IOEVENTFD_FLAG_DATAMATCH;
 import static io.jvirtio.bus.kvm.KvmIoEventFd.KVM_IOEVENTFD_FLAG_PIO;
@@ -65,20 +64,13 @@ class ExitPathAllocationTest
             {
                 round(vcpu);
             }
-            final ThreadMXBean threads = (ThreadMXBean)ManagementFactory.getThreadMXBean();
-            final long tid = Thread.currentThread().threadId();
-            long allocated = Long.MAX_VALUE;
-            // A few measured batches: the JIT may still allocate once while it settles; a path that really allocates
-            // does so on every round and fails every batch.
-            for (int batch = 0; batch < 3 && allocated != 0; batch++)
+            final long allocated = AllocationProbe.leastAllocated(3, () ->
             {
-                final long before = threads.getThreadAllocatedBytes(tid);
                 for (int i = 0; i < ROUNDS; i++)
                 {
                     round(vcpu);
                 }
-                allocated = threads.getThreadAllocatedBytes(tid) - before;
-            }
+            });
             assertEquals(0, allocated, "bytes allocated over " + ROUNDS + " rounds of six exits");
             assertEquals(fast.tryRead(), match.tryRead(), "every round signalled both ioeventfds");
             assertEquals(0, vm.exitStats().count(ExitPath.DECODE_FAILURE));
