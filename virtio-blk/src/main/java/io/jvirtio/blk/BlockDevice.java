@@ -29,7 +29,8 @@ public final class BlockDevice implements VirtioDevice
     private final long offered;
     private final byte[] configSpace = new byte[BlockConfigLayout.LENGTH];
     private DeviceHost host;
-    private DeviceWorker[] workers = new DeviceWorker[0];
+    /** Written on the control thread; read there and by {@link #workerErrors()} from any thread. */
+    private volatile DeviceWorker[] workers = new DeviceWorker[0];
     private long acceptedFeatures;
     private volatile boolean writeback;
 
@@ -239,7 +240,7 @@ public final class BlockDevice implements VirtioDevice
         }
     }
 
-    /** @return handler exceptions the workers caught (a device bug if not 0). */
+    /** @return handler exceptions the current workers caught (a device bug if not 0); any thread. */
     public long workerErrors()
     {
         long errors = 0;
