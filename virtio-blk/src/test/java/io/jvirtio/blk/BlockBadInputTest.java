@@ -178,6 +178,29 @@ class BlockBadInputTest
     }
 
     @Test
+    void shouldServeARequestPostedThroughAnIndirectTable()
+    {
+        f.header(HEADER, VIRTIO_BLK_T_IN, 3);
+        assertEquals(1025, f.runRaw(new long[] {HEADER, BUF, data(4), STATUS}, new long[] {16, 512, 512, 1}, 1, 3,
+            true));
+        assertEquals(VIRTIO_BLK_S_OK, status());
+        assertArrayEquals(disk.segment().asSlice(3 * 512, 512).toArray(ValueLayout.JAVA_BYTE), guest(BUF, 512));
+        assertArrayEquals(disk.segment().asSlice(4 * 512, 512).toArray(ValueLayout.JAVA_BYTE), guest(data(4), 512));
+    }
+
+    @Test
+    void shouldAcceptAnEmptyReadAtCapacityAndAnEmptyRange()
+    {
+        final byte[] before = diskBytes();
+        f.header(HEADER, VIRTIO_BLK_T_IN, 64);
+        assertEquals(1, f.runRaw(new long[] {HEADER, STATUS}, new long[] {16, 1}, 1, 1));
+        assertEquals(VIRTIO_BLK_S_OK, status());
+        BlockDriver.putRange(f.memory, BUF, 64, 0, 0);
+        assertEquals(VIRTIO_BLK_S_OK, f.run(VirtioBlk.VIRTIO_BLK_T_WRITE_ZEROES, 0, BUF, 16));
+        assertArrayEquals(before, diskBytes());
+    }
+
+    @Test
     void shouldAnswerIoerrWhenDataSegmentsExceedSegMax()
     {
         // seg_max is 4 in this fixture: five 512-byte data segments

@@ -212,6 +212,22 @@ class BlockDeviceConfigTest
     }
 
     @Test
+    void shouldWorkWithoutEventIdxAndIndirectDescriptors()
+    {
+        try (MemoryBlockBackend disk = new MemoryBlockBackend(64, false, "plain");
+            BlockDeviceFixture f = new BlockDeviceFixture(disk, BlockDeviceConfig.defaults(),
+                ~((1L << VirtioFeatures.VIRTIO_F_EVENT_IDX) | (1L << VirtioFeatures.VIRTIO_F_INDIRECT_DESC))))
+        {
+            for (int i = 0; i < 20; i++)
+            {
+                assertEquals(VIRTIO_BLK_S_OK, f.run(VIRTIO_BLK_T_IN, i, data(0), 512));
+            }
+            assertEquals(20, f.counter(BlockCounter.STATUS_OK));
+            assertTrue(f.interrupts.get(0) >= 1);
+        }
+    }
+
+    @Test
     void shouldServeEveryQueueWithItsOwnWorker()
     {
         try (MemoryBlockBackend disk = new MemoryBlockBackend(256, false, "mq");

@@ -30,7 +30,8 @@ import static org.junit.jupiter.api.Assertions.fail;
  * the guest side of every queue ({@link BlockDriver} over {@link SplitQueueDriver}).
  * <p>
  * Guest-physical map, one 4 MiB RAM region: rings of queue q at {@code 0x1000 + q * 0x1_0000}; driver slots of queue q
- * at {@code 0x10_0000 + q * 0x2000}; data buffers from {@link #DATA} (4 KiB apart).
+ * at {@code 0x10_0000 + q * 0x2000}; data buffers from {@link #DATA} (4 KiB apart); indirect tables of queue q at
+ * {@code 0x30_0000 + q * 0x4_0000}.
  */
 final class BlockDeviceFixture implements AutoCloseable
 {
@@ -79,7 +80,10 @@ final class BlockDeviceFixture implements AutoCloseable
                 0x1000 + q * 0x1_0000L, config.queueSize(), eventIdx, indirect);
             queues[q] = new SplitQueue(memory, config.queueSize(), QueueBrokenListener.NONE);
             assertEquals(QueueConfigStatus.VALID, queues[q].activate(ring));
-            rings[q] = new SplitQueueDriver(memory, ring);
+            // 16-entry indirect tables, one per head, from 3 MiB (only when indirect is negotiated)
+            rings[q] = indirect
+                ? new SplitQueueDriver(memory, ring, 0, 3 * MIB + q * 0x4_0000L, 16)
+                : new SplitQueueDriver(memory, ring);
             drivers[q] = new BlockDriver(memory, rings[q], MIB + q * 0x2000L);
             kicks[q] = EventFds.jvm();
         }
@@ -154,8 +158,20 @@ final class BlockDeviceFixture implements AutoCloseable
      */
     long runRaw(final long[] addrs, final long[] lens, final int readable, final int writable)
     {
+        return runRaw(addrs, lens, readable, writable, false);
+    }
+
+    /**
+     * Posts a raw chain on queue 0, directly or through an indirect table, kicks, and waits until the device used it.
+     *
+     * @return the used length.
+     */
+    long runRaw(final long[] addrs, final long[] lens, final int readable, final int writable, final boolean indirect)
+    {
         final SplitQueueDriver ring = rings[0];
-        final int head = ring.post(addrs, lens, readable, writable);
+        final int head = indirect
+            ? ring.postIndirect(addrs, lens, readable, writable)
+            : ring.post(addrs, lens, readable, writable);
         ring.publish();
         if (ring.needsKick())
         {
