@@ -127,10 +127,19 @@ public final class BlockDevice implements VirtioDevice
         return offered;
     }
 
+    /**
+     * Accepts any subset of the offer. §5.2.5: with CONFIG_WCE accepted but not FLUSH, {@code writeback} starts at 0
+     * (the data plane also treats every write as writethrough whenever FLUSH is not negotiated).
+     */
     @Override
     public String checkFeatures(final long driverFeatures)
     {
         acceptedFeatures = driverFeatures;
+        if ((driverFeatures & bit(VirtioBlk.VIRTIO_BLK_F_CONFIG_WCE)) != 0
+            && (driverFeatures & bit(VirtioBlk.VIRTIO_BLK_F_FLUSH)) == 0)
+        {
+            writeback = false;
+        }
         return null;
     }
 

@@ -9,6 +9,7 @@
  * included (data + 1 on a successful IN or GET_ID, else 1); FLUSH with a sector other than 0 or with data, GET_ID
  * whose data is not 20 bytes, and data in the wrong direction are IOERR; more ranges than {@code max_*_seg} and
  * reserved or discard-unmap flags are UNSUPP; the status byte is the last writable byte, so a zero-length last
- * descriptor moves it into the one before.
+ * descriptor moves it into the one before. {@code size_max} is advertised but not policed (a longer segment is
+ * served). Capacity is fixed for the life of a backend, so no capacity-change notification is ever sent.
  */
 package io.jvirtio.blk;

@@ -166,6 +166,17 @@ class BlockDeviceConfigTest
     }
 
     @Test
+    void shouldStartWritethroughWhenConfigWceIsAcceptedWithoutFlush()
+    {
+        try (MemoryBlockBackend disk = new MemoryBlockBackend(64, false, "x"))
+        {
+            final BlockDevice d = new BlockDevice(disk, BlockDeviceConfig.defaults());
+            d.checkFeatures(d.deviceFeatures() & ~(1L << VirtioBlk.VIRTIO_BLK_F_FLUSH));
+            assertEquals(0, d.readConfig(BlockConfigLayout.WRITEBACK_OFFSET, 1));
+        }
+    }
+
+    @Test
     void shouldFlushThroughForceAndPersistEveryWriteInWritethroughMode() throws IOException
     {
         try (FileBlockBackend disk = FileBlockBackend.create(dir.resolve("wt.img"), 64, "file"))

@@ -200,6 +200,7 @@ public final class FileBlockBackend implements BlockBackend
         {
             final long piece = Math.min(MAX_PIECE, length - done);
             final ByteBuffer buffer = memory.slice(gpa + done, piece).asByteBuffer();
+            // bound: every read moves the buffer on by at least one byte or ends the loop with -1
             while (buffer.hasRemaining())
             {
                 final int n = channel.read(buffer, position + done + buffer.position());
@@ -223,6 +224,7 @@ public final class FileBlockBackend implements BlockBackend
         {
             final long piece = Math.min(MAX_PIECE, length - done);
             final ByteBuffer buffer = memory.slice(gpa + done, piece).asByteBuffer();
+            // bound: a blocking positional write moves the buffer on by at least one byte
             while (buffer.hasRemaining())
             {
                 channel.write(buffer, position + done + buffer.position());
@@ -254,6 +256,7 @@ public final class FileBlockBackend implements BlockBackend
         {
             final int chunk = (int)Math.min(ZERO_CHUNK, length - done);
             zeroes.clear().limit(chunk);
+            // bound: a blocking positional write moves the buffer on by at least one byte
             while (zeroes.hasRemaining())
             {
                 channel.write(zeroes, position + done + zeroes.position());
