@@ -44,6 +44,8 @@ public enum NetCounter
     RX_FRAME_OVER_MTU,
     /** RX frames whose {@code gso_type} needs a GUEST_* feature that was not negotiated: dropped. */
     RX_GSO_NOT_NEGOTIATED,
+    /** RX frames from the backend with a {@code gso_type} but without NEEDS_CSUM or {@code gso_size}: dropped. */
+    RX_GSO_INCONSISTENT,
     /** Control commands answered VIRTIO_NET_OK. */
     CTRL_OK,
     /** Control commands answered VIRTIO_NET_ERR because the class or command is unknown or not negotiated. */

@@ -335,6 +335,12 @@ final class NetQueuePair implements QueueHandler
                 counters.increment(NetCounter.RX_GSO_NOT_NEGOTIATED);
                 return false;
             }
+            if ((h.flags() & VIRTIO_NET_HDR_F_NEEDS_CSUM) == 0 || h.gsoSize() == 0)
+            {
+                // §5.1.6.4.1: with a gso_type the device sets NEEDS_CSUM and fills gso_size
+                counters.increment(NetCounter.RX_GSO_INCONSISTENT);
+                return false;
+            }
         }
         else if (length > plainFrameLimit)
         {

@@ -280,6 +280,32 @@ class NetRxTest
     }
 
     @Test
+    void shouldDropGsoFrameWithoutNeedsCsumOrGsoSize()
+    {
+        setUp(bit(VIRTIO_NET_F_GUEST_CSUM) | bit(VIRTIO_NET_F_GUEST_TSO4));
+        postRx(70_000);
+        backend.offer(3000, 0, VIRTIO_NET_HDR_GSO_TCPV4, 1);
+        backend.offer(3000, VIRTIO_NET_HDR_F_NEEDS_CSUM, VIRTIO_NET_HDR_GSO_TCPV4, 1);
+        backend.toReceive.peekLast()[NetHeaderLayout.GSO_SIZE_OFFSET] = 0;
+        backend.toReceive.peekLast()[NetHeaderLayout.GSO_SIZE_OFFSET + 1] = 0;
+        pair.process(0, 64);
+        assertEquals(2, counters.get(NetCounter.RX_GSO_INCONSISTENT));
+        assertEquals(SplitQueueDriver.NOTHING_USED, rx.reap());
+    }
+
+    @Test
+    void shouldStopWithoutThrowingWhenRxRingIsBrokenAndDropWaitingFrame()
+    {
+        setUp(0);
+        backend.offer(60, 0, 0, 1);
+        rx.raw().availIdx(QUEUE_SIZE + 1);
+        assertFalse(pair.process(0, 64));
+        assertTrue(rig.queues[0].isBroken());
+        assertFalse(pair.hasPendingRx());
+        assertEquals(0, counters.get(NetCounter.RX_FRAMES));
+    }
+
+    @Test
     void shouldNotPullFromBackendForPairBeyondActivePairs()
     {
         rig = new NetRig(2, QUEUE_SIZE, 0);

@@ -219,6 +219,16 @@ class NetTxTest
     }
 
     @Test
+    void shouldStopWithoutThrowingWhenTxRingIsBroken()
+    {
+        setUp(BASE);
+        rig.drivers[1].raw().availIdx(65);
+        assertEquals(false, pair.process(1, 64));
+        assertEquals(true, rig.queues[1].isBroken());
+        assertEquals(0, backend.transmitted.size());
+    }
+
+    @Test
     void shouldCompleteEveryChainWithinBudgetAndReportMoreWork()
     {
         setUp(BASE);

@@ -51,6 +51,12 @@ final class RecordingBackend implements NetBackend
         final byte[] packet = new byte[FRAME_OFFSET + frameLength];
         packet[0] = (byte)flags;
         packet[1] = (byte)gsoType;
+        if (gsoType != 0)
+        {
+            // gso_size 1448, little-endian
+            packet[NetHeaderLayout.GSO_SIZE_OFFSET] = (byte)0xA8;
+            packet[NetHeaderLayout.GSO_SIZE_OFFSET + 1] = 0x05;
+        }
         for (int i = 0; i < frameLength; i++)
         {
             packet[FRAME_OFFSET + i] = (byte)(seed + i * 7);
