@@ -1,5 +1,6 @@
 package io.jvirtio.net;
 
+import io.jvirtio.virtio.DeviceHost;
 import io.jvirtio.virtio.VirtioInterrupt;
 import io.jvirtio.virtio.queue.DescriptorChain;
 import io.jvirtio.virtio.queue.PopStatus;
@@ -46,6 +47,8 @@ final class ControlQueue
     private final RxFilter filter;
     private final NetCounters counters;
     private final VirtioInterrupt interrupt;
+    private final DeviceHost host;
+    private boolean brokenReported;
     private final DescriptorChain chain;
     private final byte[] scratch = new byte[Long.BYTES];
     private final long[] unicast = new long[RxFilter.MAC_TABLE_ENTRIES];
@@ -59,7 +62,8 @@ final class ControlQueue
         final AtomicInteger activePairs,
         final RxFilter filter,
         final NetCounters counters,
-        final VirtioInterrupt interrupt)
+        final VirtioInterrupt interrupt,
+        final DeviceHost host)
     {
         this.queue = queue;
         this.queueIndex = queueIndex;
@@ -70,6 +74,7 @@ final class ControlQueue
         this.filter = filter;
         this.counters = counters;
         this.interrupt = interrupt;
+        this.host = host;
         this.chain = new DescriptorChain(Math.max(1, queue.size()));
     }
 
@@ -88,6 +93,16 @@ final class ControlQueue
         if (queue.needsInterrupt())
         {
             interrupt.signalQueue(queueIndex);
+        }
+        if (!brokenReported && queue.isBroken())
+        {
+            // virtio-v1.2 §2.1.2: a broken ring needs a device reset; counted, and told to the transport once
+            brokenReported = true;
+            counters.increment(NetCounter.QUEUES_BROKEN);
+            if (host != null)
+            {
+                host.needsReset("control queue broken");
+            }
         }
         return done == budget || queue.enableNotificationAndRecheck();
     }

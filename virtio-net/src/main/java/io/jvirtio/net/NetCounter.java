@@ -58,6 +58,8 @@ public enum NetCounter
     CTRL_BAD_VQ_PAIRS,
     /** MAC_TABLE_SET tables over the device's 64 entries: accepted, with the table marked overflowed. */
     CTRL_MAC_TABLE_OVERFLOW,
+    /** Queues the driver broke (a ring rule); each is reported once to the transport as needing a reset. */
+    QUEUES_BROKEN,
     /** Driver writes to the read-only configuration space: ignored. */
     CONFIG_WRITES_IGNORED,
     /** Configuration change notifications requested (link changes). */

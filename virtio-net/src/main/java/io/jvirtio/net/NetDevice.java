@@ -191,7 +191,7 @@ public final class NetDevice implements VirtioDevice
         filter.reset();
         final ControlQueue control = ctrlVq && enabled(context, controlIndex)
             ? new ControlQueue(context.queue(controlIndex), controlIndex, features, pairs, activePairs, filter,
-            counters, context.interrupt())
+            counters, context.interrupt(), host)
             : null;
         final DeviceWorker[] started = new DeviceWorker[pairs];
         final EventFd[] wakes = new EventFd[pairs];
@@ -201,7 +201,7 @@ public final class NetDevice implements VirtioDevice
             final int tx = 2 * p + 1;
             final NetQueuePair handler = new NetQueuePair(p, queueOrNull(context, rx), queueOrNull(context, tx),
                 features, config.mtu(), backend, counters, context.interrupt(), activePairs,
-                p == 0 ? control : null, p == 0 && control != null ? controlIndex : -1);
+                p == 0 ? control : null, p == 0 && control != null ? controlIndex : -1, host);
             final DeviceWorker worker = new DeviceWorker(workerName(p), idle, budget, handler);
             if (enabled(context, rx))
             {

@@ -1,6 +1,7 @@
 package io.jvirtio.net;
 
 import io.jvirtio.net.backend.NetBackend;
+import io.jvirtio.virtio.DeviceHost;
 import io.jvirtio.virtio.VirtioInterrupt;
 import io.jvirtio.virtio.queue.DescriptorChain;
 import io.jvirtio.virtio.queue.PopStatus;
@@ -76,6 +77,9 @@ final class NetQueuePair implements QueueHandler
     private final AtomicInteger activePairs;
     private final ControlQueue control;
     private final int controlIndex;
+    private final DeviceHost host;
+    private boolean rxBrokenReported;
+    private boolean txBrokenReported;
 
     private final boolean csum;
     private final boolean guestCsum;
@@ -102,6 +106,7 @@ final class NetQueuePair implements QueueHandler
      * @param mtu          the device's MTU.
      * @param control      the control queue handler this worker also runs, or null.
      * @param controlIndex the control queue's index, or -1.
+     * @param host         told once per queue when a ring breaks, or null.
      */
     NetQueuePair(
         final int pair,
@@ -114,7 +119,8 @@ final class NetQueuePair implements QueueHandler
         final VirtioInterrupt interrupt,
         final AtomicInteger activePairs,
         final ControlQueue control,
-        final int controlIndex)
+        final int controlIndex,
+        final DeviceHost host)
     {
         this.pair = pair;
         this.rxIndex = 2 * pair;
@@ -127,6 +133,7 @@ final class NetQueuePair implements QueueHandler
         this.activePairs = activePairs;
         this.control = control;
         this.controlIndex = controlIndex;
+        this.host = host;
         csum = has(features, VIRTIO_NET_F_CSUM);
         guestCsum = has(features, VIRTIO_NET_F_GUEST_CSUM);
         hostTso4 = has(features, VIRTIO_NET_F_HOST_TSO4);
@@ -164,7 +171,27 @@ final class NetQueuePair implements QueueHandler
         }
         final boolean moreTx = tx != null && processTx(budget);
         final boolean moreRx = rx != null && processRx(budget);
+        if (!txBrokenReported && tx != null && tx.isBroken())
+        {
+            txBrokenReported = true;
+            reportBroken("transmit queue broken");
+        }
+        if (!rxBrokenReported && rx != null && rx.isBroken())
+        {
+            rxBrokenReported = true;
+            reportBroken("receive queue broken");
+        }
         return moreTx || moreRx;
+    }
+
+    /** A broken ring needs a device reset (virtio-v1.2 §2.1.2): counted, and told to the transport once. */
+    private void reportBroken(final String reason)
+    {
+        counters.increment(NetCounter.QUEUES_BROKEN);
+        if (host != null)
+        {
+            host.needsReset(reason);
+        }
     }
 
     /** @return true if the TX queue still has chains. */

@@ -59,7 +59,7 @@ class ControlQueueTest
         rig = new NetRig(CTRL + 1, 64, features);
         driver = rig.drivers[CTRL];
         control = new ControlQueue(rig.queues[CTRL], CTRL, features, MAX_PAIRS, activePairs, filter, counters,
-            rig.interrupt);
+            rig.interrupt, rig.host);
     }
 
     @AfterEach
@@ -236,6 +236,16 @@ class ControlQueueTest
         assertTrue(filter.unicastOverflow());
         assertFalse(filter.multicastOverflow());
         assertEquals(1, counters.get(NetCounter.CTRL_MAC_TABLE_OVERFLOW));
+    }
+
+    @Test
+    void shouldReportBrokenControlRingOnceWithoutThrowing()
+    {
+        driver.raw().availIdx(65);
+        assertFalse(control.process(64));
+        assertFalse(control.process(64));
+        assertEquals(1, counters.get(NetCounter.QUEUES_BROKEN));
+        assertEquals(1, rig.host.needsReset.get());
     }
 
     @Test

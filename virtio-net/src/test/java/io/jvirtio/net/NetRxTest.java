@@ -45,7 +45,7 @@ class NetRxTest
         rig = new NetRig(2, QUEUE_SIZE, features);
         rx = rig.drivers[0];
         pair = new NetQueuePair(0, rig.queues[0], rig.queues[1], features, MTU, backend, counters, rig.interrupt,
-            activePairs, null, -1);
+            activePairs, null, -1, rig.host);
     }
 
     @AfterEach
@@ -303,6 +303,8 @@ class NetRxTest
         assertTrue(rig.queues[0].isBroken());
         assertFalse(pair.hasPendingRx());
         assertEquals(0, counters.get(NetCounter.RX_FRAMES));
+        assertEquals(1, counters.get(NetCounter.QUEUES_BROKEN));
+        assertEquals(1, rig.host.needsReset.get());
     }
 
     @Test
@@ -311,7 +313,7 @@ class NetRxTest
         rig = new NetRig(2, QUEUE_SIZE, 0);
         rx = rig.drivers[0];
         pair = new NetQueuePair(1, rig.queues[0], rig.queues[1], 0, MTU, backend, counters, rig.interrupt,
-            activePairs, null, -1);
+            activePairs, null, -1, rig.host);
         postRx(200);
         backend.offer(60, 0, 0, 1);
         pair.process(2, 64);

@@ -37,7 +37,7 @@ class NetTxTest
     {
         rig = new NetRig(2, 64, features);
         pair = new NetQueuePair(0, rig.queues[0], rig.queues[1], features, MTU, backend, counters, rig.interrupt,
-            new AtomicInteger(1), null, -1);
+            new AtomicInteger(1), null, -1, rig.host);
     }
 
     @AfterEach
@@ -226,6 +226,9 @@ class NetTxTest
         assertEquals(false, pair.process(1, 64));
         assertEquals(true, rig.queues[1].isBroken());
         assertEquals(0, backend.transmitted.size());
+        pair.process(1, 64);
+        assertEquals(1, counters.get(NetCounter.QUEUES_BROKEN));
+        assertEquals(1, rig.host.needsReset.get(), "needs-reset told to the transport once");
     }
 
     @Test
