@@ -244,6 +244,7 @@ final class ControlQueue
         {
             chain.read(offset + (long)i * MAC_LENGTH, scratch, 0, MAC_LENGTH);
             long mac = 0;
+            // bound: six octets
             for (int b = 0; b < MAC_LENGTH; b++)
             {
                 mac = mac << 8 | (scratch[b] & U8);

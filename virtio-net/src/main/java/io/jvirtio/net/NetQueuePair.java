@@ -458,12 +458,14 @@ final class NetQueuePair implements QueueHandler
         // every byte, num_buffers included, is written before any chain is completed (CVE-2021-3748)
         rxHeader.numBuffers(count);
         long offset = 0;
+        // bound: count <= MAX_MERGED_BUFFERS
         for (int i = 0; i < count; i++)
         {
             final long n = Math.min(chains[i].writableBytes(), needed - offset);
             chains[i].write(0, rxPacket, offset, n);
             offset += n;
         }
+        // bound: count <= MAX_MERGED_BUFFERS
         for (int i = 0; i < count; i++)
         {
             rx.complete(chains[i]);
@@ -474,7 +476,7 @@ final class NetQueuePair implements QueueHandler
 
     private void unpopAll(final int count)
     {
-        // unpop takes back only the latest popped chain, so newest first
+        // unpop takes back only the latest popped chain, so newest first; bound: count <= MAX_MERGED_BUFFERS
         for (int i = count - 1; i >= 0; i--)
         {
             rx.unpop(rxChains[i]);
@@ -483,6 +485,7 @@ final class NetQueuePair implements QueueHandler
 
     private void completeAll(final int count)
     {
+        // bound: count <= MAX_MERGED_BUFFERS
         for (int i = 0; i < count; i++)
         {
             rx.complete(rxChains[i], 0);

@@ -6,6 +6,7 @@ import io.jvirtio.virtio.VirtioFeatures;
 import org.junit.jupiter.api.Test;
 
 import java.lang.foreign.MemorySegment;
+import java.util.concurrent.TimeUnit;
 
 import static io.jvirtio.net.NetFeatures.VIRTIO_NET_F_CSUM;
 import static io.jvirtio.net.NetFeatures.VIRTIO_NET_F_CTRL_RX;
@@ -26,6 +27,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * The device as the transport sees it: identity, offer, feature dependencies (checklist item 25), configuration
@@ -138,6 +140,31 @@ class NetDeviceTest
         h.clear();
         assertArrayEquals(new byte[12], bytes);
         assertThrows(IndexOutOfBoundsException.class, () -> h.wrap(MemorySegment.ofArray(new byte[13]), 2));
+    }
+
+    @Test
+    void shouldPlaceControlQueueAfterFirstPairWithoutMq()
+    {
+        final long features = VERSION_1 | bit(VIRTIO_NET_F_CTRL_VQ) | bit(VIRTIO_NET_F_CTRL_RX);
+        try (NetRig rig = new NetRig(7, 64, features))
+        {
+            device.attach(rig.host);
+            device.activate(rig.context());
+            final long ack = rig.put(new byte[] {(byte)0xFF});
+            rig.drivers[2].post(new long[] {rig.put(new byte[] {0, 0, 0}), ack}, new long[] {3, 1}, 1, 1);
+            rig.drivers[2].publish();
+            rig.kicks[2].signal();
+            final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+            while (rig.drivers[2].reap() < 0)
+            {
+                assertTrue(System.nanoTime() < deadline, "control command on queue 2 not answered");
+                Thread.onSpinWait();
+            }
+            assertEquals(ControlLayout.VIRTIO_NET_OK, rig.memory.getByte(ack));
+            assertFalse(device.rxFilter().promiscuous(), "applied before the command was used");
+            device.reset();
+            assertTrue(device.rxFilter().promiscuous(), "reset restores the default filter");
+        }
     }
 
     @Test
