@@ -10,6 +10,7 @@ import io.jvirtio.virtio.VirtioDevice;
 import io.jvirtio.virtio.VirtioFeatures;
 import io.jvirtio.virtio.queue.VirtQueue;
 import io.jvirtio.virtio.worker.DeviceWorker;
+import io.jvirtio.virtio.worker.QueueHandler;
 
 import java.util.concurrent.atomic.AtomicInteger;
 
@@ -27,8 +28,10 @@ import static io.jvirtio.net.NetFeatures.bit;
  * negotiated), then controlq = 2N with CTRL_VQ. {@link #queueCount()} reports the largest layout.
  * <p>
  * <b>Threads.</b> One {@link DeviceWorker} per queue pair owns that pair's RX and TX queues ({@link NetQueuePair});
- * the first also owns the control queue. Each worker also waits on a wake-up eventfd that the backend signals when
- * frames arrive on another thread. {@link #reset()} stops every worker before it returns.
+ * the first also owns the control queue. When the transport gives several pairs one kick eventfd (virtio-mmio's
+ * wildcard notify), one worker services every pair instead, since a signal wakes only the waiter that consumes it.
+ * Each worker also waits on a wake-up eventfd per pair that the backend signals when frames arrive on another
+ * thread. {@link #reset()} stops every worker before it returns.
  * <p>
  * Thread safety: the {@link VirtioDevice} methods on the transport's vCPU thread, serialised by the transport;
  * {@link #setLinkUp(boolean)} and every reader (counters, filter, link, active pairs) from any thread.
@@ -193,31 +196,34 @@ public final class NetDevice implements VirtioDevice
             ? new ControlQueue(context.queue(controlIndex), controlIndex, features, pairs, activePairs, filter,
             counters, context.interrupt(), host)
             : null;
-        final DeviceWorker[] started = new DeviceWorker[pairs];
-        final EventFd[] wakes = new EventFd[pairs];
+        final NetQueuePair[] handlers = new NetQueuePair[pairs];
         for (int p = 0; p < pairs; p++)
         {
-            final int rx = 2 * p;
-            final int tx = 2 * p + 1;
-            final NetQueuePair handler = new NetQueuePair(p, queueOrNull(context, rx), queueOrNull(context, tx),
+            handlers[p] = new NetQueuePair(p, queueOrNull(context, 2 * p), queueOrNull(context, 2 * p + 1),
                 features, config.mtu(), backend, counters, context.interrupt(), activePairs,
                 p == 0 ? control : null, p == 0 && control != null ? controlIndex : -1, host);
-            final DeviceWorker worker = new DeviceWorker(workerName(p), idle, budget, handler);
-            if (enabled(context, rx))
-            {
-                worker.addQueue(rx, context.kick(rx));
-            }
-            if (enabled(context, tx))
-            {
-                worker.addQueue(tx, context.kick(tx));
-            }
+        }
+        final EventFd[] wakes = new EventFd[pairs];
+        final boolean shared = pairs > 1 && kicksShared(context, pairs);
+        final DeviceWorker[] started = new DeviceWorker[shared ? 1 : pairs];
+        if (shared)
+        {
+            started[0] = new DeviceWorker(workerName(0), idle, budget,
+                new SharedKickHandler(handlers, control != null ? controlIndex : -1, queueCount()));
+        }
+        for (int p = 0; p < pairs; p++)
+        {
+            final DeviceWorker worker =
+                shared ? started[0] : new DeviceWorker(workerName(p), idle, budget, handlers[p]);
+            addIfEnabled(worker, context, 2 * p);
+            addIfEnabled(worker, context, 2 * p + 1);
             if (p == 0 && control != null)
             {
                 worker.addQueue(controlIndex, context.kick(controlIndex));
             }
             wakes[p] = EventFds.jvm();
             worker.addQueue(queueCount() + p, wakes[p]);
-            started[p] = worker;
+            started[shared ? 0 : p] = worker;
         }
         wakeups = wakes;
         workers = started;
@@ -226,6 +232,35 @@ public final class NetDevice implements VirtioDevice
         {
             worker.start();
         }
+    }
+
+    private static void addIfEnabled(final DeviceWorker worker, final DeviceContext context, final int index)
+    {
+        if (enabled(context, index))
+        {
+            worker.addQueue(index, context.kick(index));
+        }
+    }
+
+    /**
+     * @return true if two pairs' queues share a kick eventfd (virtio-mmio's single wildcard notify): a signal is
+     *     consumed by one waiter, so those queues must be serviced by one worker.
+     */
+    private static boolean kicksShared(final DeviceContext context, final int pairs)
+    {
+        // bound: at most 64 pairs, so 128 queues compared pairwise, once per activation
+        for (int a = 0; a < 2 * pairs; a++)
+        {
+            for (int b = a + 1; b < 2 * pairs; b++)
+            {
+                if (a / 2 != b / 2 && enabled(context, a) && enabled(context, b)
+                    && context.kick(a) == context.kick(b))
+                {
+                    return true;
+                }
+            }
+        }
+        return false;
     }
 
     private static boolean enabled(final DeviceContext context, final int index)
@@ -337,5 +372,42 @@ public final class NetDevice implements VirtioDevice
     {
         final DeviceWorker[] w = workers;
         return pair < w.length ? w[pair].handlerErrors() : 0;
+    }
+
+    /**
+     * Services every pair from one worker when the pairs share a kick eventfd: routes each queue index (and each
+     * pair's backend wake-up index) to its pair. Worker-owned; allocates nothing.
+     */
+    private static final class SharedKickHandler implements QueueHandler
+    {
+        private final NetQueuePair[] pairs;
+        private final int controlIndex;
+        private final int wakeBase;
+
+        SharedKickHandler(final NetQueuePair[] pairs, final int controlIndex, final int wakeBase)
+        {
+            this.pairs = pairs;
+            this.controlIndex = controlIndex;
+            this.wakeBase = wakeBase;
+        }
+
+        @Override
+        public boolean process(final int queueIndex, final int budget)
+        {
+            final int pair;
+            if (queueIndex == controlIndex)
+            {
+                pair = 0;
+            }
+            else if (queueIndex >= wakeBase)
+            {
+                pair = queueIndex - wakeBase;
+            }
+            else
+            {
+                pair = queueIndex / 2;
+            }
+            return pairs[pair].process(queueIndex, budget);
+        }
     }
 }

@@ -36,6 +36,12 @@ final class EchoHarness implements AutoCloseable
 
     EchoHarness(final int pairs, final boolean mergeable, final boolean eventIdx, final IdleStrategy idle)
     {
+        this(pairs, mergeable, eventIdx, idle, false);
+    }
+
+    EchoHarness(final int pairs, final boolean mergeable, final boolean eventIdx, final IdleStrategy idle,
+        final boolean sharedKick)
+    {
         this.pairs = pairs;
         long features = VirtioFeatures.bit(VirtioFeatures.VIRTIO_F_VERSION_1) | bit(NetFeatures.VIRTIO_NET_F_MTU)
             | bit(NetFeatures.VIRTIO_NET_F_MAC) | bit(NetFeatures.VIRTIO_NET_F_STATUS)
@@ -48,7 +54,7 @@ final class EchoHarness implements AutoCloseable
         {
             features |= VirtioFeatures.bit(VirtioFeatures.VIRTIO_F_EVENT_IDX);
         }
-        rig = new NetRig(2 * pairs + 1, QUEUE_SIZE, features);
+        rig = new NetRig(2 * pairs + 1, QUEUE_SIZE, features, sharedKick);
         device = new NetDevice(NetConfig.defaults().withQueuePairs(pairs), echo, idle);
         device.attach(rig.host);
         device.activate(rig.context());

@@ -33,6 +33,18 @@ class NetEchoTest
         }
     }
 
+    @ParameterizedTest(name = "pairs={0}")
+    @CsvSource({"2", "3"})
+    void shouldServiceAllPairsFromOneWorkerWhenKicksAreShared(final int pairs)
+    {
+        try (EchoHarness h = new EchoHarness(pairs, true, true, new BackoffIdleStrategy(), true))
+        {
+            assertEquals(1, h.device.activeWorkers(), "one signal is consumed by one waiter");
+            assertEquals((long)pairs * FRAMES, h.run(FRAMES));
+            assertEquals(0, h.device.workerErrors(0));
+        }
+    }
+
     @ParameterizedTest(name = "mergeable={0}")
     @CsvSource({"false", "true"})
     void shouldEchoWithSleepingWorkers(final boolean mergeable)

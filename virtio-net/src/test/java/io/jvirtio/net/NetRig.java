@@ -45,6 +45,14 @@ final class NetRig implements AutoCloseable
      */
     NetRig(final int queueCount, final int queueSize, final long features)
     {
+        this(queueCount, queueSize, features, false);
+    }
+
+    /**
+     * @param sharedKick one kick eventfd for every queue, as virtio-mmio's wildcard notify gives.
+     */
+    NetRig(final int queueCount, final int queueSize, final long features, final boolean sharedKick)
+    {
         this.features = features;
         this.queueSize = queueSize;
         queues = new SplitQueue[queueCount];
@@ -59,7 +67,7 @@ final class NetRig implements AutoCloseable
             drivers[q] = new SplitQueueDriver(memory, config);
             queues[q] = new SplitQueue(memory, queueSize, QueueBrokenListener.NONE);
             assertEquals(QueueConfigStatus.VALID, queues[q].activate(config));
-            kicks[q] = EventFds.jvm();
+            kicks[q] = sharedKick && q > 0 ? kicks[0] : EventFds.jvm();
         }
     }
 
@@ -144,9 +152,12 @@ final class NetRig implements AutoCloseable
     @Override
     public void close()
     {
-        for (final EventFd kick : kicks)
+        for (int q = 0; q < kicks.length; q++)
         {
-            kick.close();
+            if (q == 0 || kicks[q] != kicks[0])
+            {
+                kicks[q].close();
+            }
         }
         memory.close();
     }
