@@ -165,7 +165,8 @@ public final class UdpBackend implements NetBackend, AutoCloseable
             return NO_FRAME;
         }
         final long h = head.get();
-        if (h == tail.get())
+        // acquire: the frame and its length, written before the producer's release of tail, are visible
+        if (h == tail.getAcquire())
         {
             return NO_FRAME;
         }
@@ -174,14 +175,14 @@ public final class UdpBackend implements NetBackend, AutoCloseable
         if (FRAME_OFFSET + length > packet.byteSize())
         {
             rxDropped.getAndIncrement();
-            head.set(h + 1);
+            head.setRelease(h + 1);
             return NO_FRAME;
         }
         // no offload metadata arrives over UDP: an all-zero header
         packet.asSlice(0, FRAME_OFFSET).fill((byte)0);
         MemorySegment.copy(ring, (long)slot * slotBytes, packet, FRAME_OFFSET, length);
         // release: the slot is free for the event loop only after it was copied
-        head.set(h + 1);
+        head.setRelease(h + 1);
         return length;
     }
 
@@ -233,7 +234,8 @@ public final class UdpBackend implements NetBackend, AutoCloseable
             final ByteBuf content = datagram.content();
             final int length = content.readableBytes();
             final long t = tail.get();
-            if (!started || length > slotBytes || t - head.get() == slots)
+            // acquire: a slot the consumer released has been copied out before it is overwritten
+            if (!started || length > slotBytes || t - head.getAcquire() == slots)
             {
                 rxDropped.getAndIncrement();
                 return;
@@ -242,7 +244,7 @@ public final class UdpBackend implements NetBackend, AutoCloseable
             content.getBytes(content.readerIndex(), ring.asSlice((long)slot * slotBytes, length).asByteBuffer());
             lengths[slot] = length;
             // release: the frame and its length are visible before the consumer sees the new tail
-            tail.set(t + 1);
+            tail.setRelease(t + 1);
             received.getAndIncrement();
             final RxWakeup w = wakeup;
             if (w != null)
