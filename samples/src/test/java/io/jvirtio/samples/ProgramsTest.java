@@ -88,6 +88,16 @@ class ProgramsTest
     }
 
     @Test
+    void shouldRunBlockSampleWithEveryReadVerified()
+    {
+        final Run blk = run("blk", "--requests", "5000", "--size-mib", "8", "--json");
+        assertEquals(0, blk.status(), blk.out());
+        assertJsonFields(blk.lastLine(), "requests", "iops", "mib_per_second", "p50_us", "p99_us", "verify_errors",
+            "kicks_per_request", "interrupts_per_request", "alloc_bytes_per_request");
+        assertTrue(blk.lastLine().contains("\"verify_errors\":0,"), blk.lastLine());
+    }
+
+    @Test
     void shouldRunBusBench()
     {
         final Run bench = run("bus-bench", "--runs", "1", "--lookups", "1000", "--round-trips", "200", "--json");

@@ -1,5 +1,6 @@
 package io.jvirtio.samples.cli;
 
+import io.jvirtio.samples.BlockSample;
 import io.jvirtio.samples.BusBench;
 import io.jvirtio.samples.ExitTraceReport;
 import io.jvirtio.samples.RingBench;
@@ -41,6 +42,8 @@ public final class Programs
             VmExitMatrix::new),
         new Program("bus-bench", "bus lookup, ioeventfd signal and eventfd hand-off costs beside their floors",
             BusBench::new),
+        new Program("blk", "a virtio-blk device on a file or in memory with a fio-like job, every read verified",
+            BlockSample::new),
         new Program("ring", "ring hand-off benchmark after tools/virtio/ringtest, beside an SPSC floor",
             RingBench::new),
         new Program("trace-report", "prints exit statistics from an exit trace", ExitTraceReport::new));
