@@ -98,6 +98,19 @@ class ProgramsTest
     }
 
     @Test
+    void shouldEchoEveryFrameIntactOverVirtioMmio()
+    {
+        final Run echo = run("echo", "--transport", "mmio", "--frames", "20000", "--queue-pairs", "2", "--json");
+        assertEquals(0, echo.status(), echo.out());
+        final String json = echo.lastLine();
+        assertJsonFields(json, "frames", "bytes", "lost", "duplicated", "reordered", "corrupted", "pps", "gbps",
+            "kicks_per_packet", "interrupts_per_packet", "alloc_bytes_per_packet", "kick_paths", "fast_mmio",
+            "emulated", "pio");
+        assertTrue(json.contains("\"lost\":0,\"duplicated\":0,\"reordered\":0,\"corrupted\":0"), json);
+        assertTrue(json.contains("\"emulated\":0"), "wildcard notify takes the fast path: " + json);
+    }
+
+    @Test
     void shouldRunBusBench()
     {
         final Run bench = run("bus-bench", "--runs", "1", "--lookups", "1000", "--round-trips", "200", "--json");

@@ -2,6 +2,7 @@ package io.jvirtio.samples.cli;
 
 import io.jvirtio.samples.BlockSample;
 import io.jvirtio.samples.BusBench;
+import io.jvirtio.samples.EchoSample;
 import io.jvirtio.samples.ExitTraceReport;
 import io.jvirtio.samples.RingBench;
 import io.jvirtio.samples.VmExitMatrix;
@@ -38,6 +39,8 @@ public final class Programs
     }
 
     private static final List<Program> PROGRAMS = List.of(
+        new Program("echo", "the main job: a virtio-net echo device driven by the guest, every frame checked",
+            EchoSample::new),
         new Program("vmexit", "the kvm-unit-tests vmexit matrix on the simulated exit path, with the seed's ratios",
             VmExitMatrix::new),
         new Program("bus-bench", "bus lookup, ioeventfd signal and eventfd hand-off costs beside their floors",
