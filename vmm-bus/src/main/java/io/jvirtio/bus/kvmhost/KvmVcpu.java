@@ -113,6 +113,7 @@ public final class KvmVcpu implements AutoCloseable
      */
     public KvmRegs getRegs(final KvmRegs into)
     {
+        ensureOpen();
         try (Arena call = Arena.ofConfined())
         {
             final MemorySegment struct = call.allocate(KvmApi.REGS_SIZE, 8);
@@ -130,6 +131,7 @@ public final class KvmVcpu implements AutoCloseable
      */
     public void setRegs(final KvmRegs regs)
     {
+        ensureOpen();
         try (Arena call = Arena.ofConfined())
         {
             final MemorySegment struct = call.allocate(KvmApi.REGS_SIZE, 8);
@@ -149,6 +151,7 @@ public final class KvmVcpu implements AutoCloseable
      */
     public void enterRealMode(final long dataBase)
     {
+        ensureOpen();
         try (Arena call = Arena.ofConfined())
         {
             final MemorySegment sregs = call.allocate(KvmApi.SREGS_SIZE, 8);
@@ -182,6 +185,14 @@ public final class KvmVcpu implements AutoCloseable
         setRegs(regs);
     }
 
+    private void ensureOpen()
+    {
+        if (!arena.scope().isAlive())
+        {
+            throw new IllegalStateException("vcpu is closed: index=" + index);
+        }
+    }
+
     private void check(final int result, final String what)
     {
         if (result < 0)
@@ -198,9 +209,11 @@ public final class KvmVcpu implements AutoCloseable
      *         example {@link KvmApi#KVM_EXIT_INTERNAL_ERROR} or {@link KvmApi#KVM_EXIT_SHUTDOWN}), or
      *         {@link #EXIT_LIMIT}.
      * @throws KvmException if {@code KVM_RUN} itself fails with an errno other than EINTR/EAGAIN.
+     * @throws IllegalStateException after {@link #close()}, rather than an ioctl on a reused fd number.
      */
     public int run(final int maxExits)
     {
+        ensureOpen();
         // bound: maxExits, the caller's budget of exits
         for (int n = 0; n < maxExits; n++)
         {

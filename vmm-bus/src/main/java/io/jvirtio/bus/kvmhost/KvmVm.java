@@ -65,7 +65,7 @@ public final class KvmVm implements Vm
     /** The MSI routes set so far; KVM_SET_GSI_ROUTING replaces the whole table, so each call sends them all. */
     private final Map<Integer, MsiMessage> msiRoutes = new TreeMap<>();
     private GuestAddressSpace addressSpace;
-    private boolean closed;
+    private volatile boolean closed;
 
     private KvmVm(final Kvm kvm, final KvmVmConfig config, final int vmFd, final GuestMemory memory)
     {
@@ -140,6 +140,15 @@ public final class KvmVm implements Vm
         }
     }
 
+    /** Refuses calls after {@link #close()}, whose fd number the process may already have reused. */
+    private void ensureOpen()
+    {
+        if (closed)
+        {
+            throw new IllegalStateException("vm is closed: fd=" + vmFd);
+        }
+    }
+
     private static void check(final int result, final String what, final String details)
     {
         if (result < 0)
@@ -208,6 +217,7 @@ public final class KvmVm implements Vm
     @Override
     public void ioeventfd(final KvmIoEventFd args)
     {
+        ensureOpen();
         final int fd = kernelFd(args.eventFd(), "ioeventfd");
         final int result;
         try (Arena arena = Arena.ofConfined())
@@ -232,6 +242,7 @@ public final class KvmVm implements Vm
     @Override
     public void irqfd(final KvmIrqFd args)
     {
+        ensureOpen();
         final int fd = kernelFd(args.eventFd(), "irqfd");
         final int resampleFd = (args.flags() & KvmIrqFd.KVM_IRQFD_FLAG_RESAMPLE) != 0
             ? kernelFd(args.resampleFd(), "irqfd resample") : 0;
@@ -276,6 +287,7 @@ public final class KvmVm implements Vm
         {
             throw new KvmException(Errno.EINVAL, "gsi cannot carry an msi route", "gsi=" + gsi);
         }
+        ensureOpen();
         final MsiMessage previous = msiRoutes.put(gsi, message);
         final int pinEntries = KvmApi.KVM_IOAPIC_NUM_PINS + 16;
         final int count = pinEntries + msiRoutes.size();
