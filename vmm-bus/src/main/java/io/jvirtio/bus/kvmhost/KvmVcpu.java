@@ -45,7 +45,31 @@ public final class KvmVcpu implements AutoCloseable
     private static final long SREGS_FS = 72;
     private static final long SREGS_GS = 96;
     private static final long SREGS_SS = 120;
+    private static final long SREGS_CR0 = 224;
+    private static final long SREGS_CR3 = 240;
+    private static final long SREGS_CR4 = 248;
+    private static final long SREGS_EFER = 264;
+    private static final long SEGMENT_LIMIT = 8;
     private static final long SEGMENT_SELECTOR = 12;
+    private static final long SEGMENT_TYPE = 14;
+    private static final long SEGMENT_PRESENT = 15;
+    private static final long SEGMENT_DPL = 16;
+    private static final long SEGMENT_DB = 17;
+    private static final long SEGMENT_S = 18;
+    private static final long SEGMENT_L = 19;
+    private static final long SEGMENT_G = 20;
+    private static final long SEGMENT_UNUSABLE = 22;
+    private static final int CODE_SELECTOR = 8;
+    private static final int DATA_SELECTOR = 16;
+    /** Execute/read, accessed. */
+    private static final int CODE_TYPE = 0xB;
+    /** Read/write, accessed. */
+    private static final int DATA_TYPE = 0x3;
+    /** PE, MP, ET, NE, WP, PG. */
+    private static final long CR0_LONG_MODE = 0x1L | 0x2L | 0x10L | 0x20L | 0x1_0000L | 0x8000_0000L;
+    private static final long CR4_PAE = 0x20;
+    private static final long EFER_LME = 0x100;
+    private static final long EFER_LMA = 0x400;
 
     private final KvmVm vm;
     private final int index;
@@ -166,6 +190,52 @@ public final class KvmVcpu implements AutoCloseable
         }
     }
 
+    /**
+     * Puts the vCPU in 64-bit mode (Intel SDM Vol. 3A §9.8.5): CR0.PE|PG|WP with NE and ET, CR4.PAE, EFER.LME|LMA,
+     * CR3 = {@code cr3}, a 64-bit code segment (selector 8, L = 1) and flat data segments (selector 16) at base 0.
+     * EFER.NXE stays off, so page tables must not set XD (see {@link IdentityPageTables}).
+     *
+     * @param cr3 the PML4's guest-physical address.
+     * @throws KvmException with the kernel's errno.
+     */
+    public void enterLongMode(final long cr3)
+    {
+        ensureOpen();
+        try (Arena call = Arena.ofConfined())
+        {
+            final MemorySegment sregs = call.allocate(KvmApi.SREGS_SIZE, 8);
+            check(Libc.ioctl(fd, KvmApi.KVM_GET_SREGS, sregs.address()), "kvm_get_sregs failed");
+            longModeSegment(sregs, SREGS_CS, CODE_SELECTOR, CODE_TYPE, true);
+            longModeSegment(sregs, SREGS_DS, DATA_SELECTOR, DATA_TYPE, false);
+            longModeSegment(sregs, SREGS_ES, DATA_SELECTOR, DATA_TYPE, false);
+            longModeSegment(sregs, SREGS_FS, DATA_SELECTOR, DATA_TYPE, false);
+            longModeSegment(sregs, SREGS_GS, DATA_SELECTOR, DATA_TYPE, false);
+            longModeSegment(sregs, SREGS_SS, DATA_SELECTOR, DATA_TYPE, false);
+            sregs.set(JAVA_LONG, SREGS_CR0, CR0_LONG_MODE);
+            sregs.set(JAVA_LONG, SREGS_CR3, cr3);
+            sregs.set(JAVA_LONG, SREGS_CR4, CR4_PAE);
+            sregs.set(JAVA_LONG, SREGS_EFER, EFER_LME | EFER_LMA);
+            check(Libc.ioctl(fd, KvmApi.KVM_SET_SREGS, sregs.address()), "kvm_set_sregs failed");
+        }
+    }
+
+    /** Fills a {@code struct kvm_segment}: base 0, limit 4 GiB with G, present, DPL 0, S = 1. */
+    private static void longModeSegment(final MemorySegment sregs, final long segment, final int selector,
+        final int type, final boolean code)
+    {
+        sregs.set(JAVA_LONG, segment, 0L);
+        sregs.set(JAVA_INT, segment + SEGMENT_LIMIT, 0xFFFF_FFFF);
+        sregs.set(JAVA_SHORT, segment + SEGMENT_SELECTOR, (short)selector);
+        sregs.set(JAVA_BYTE, segment + SEGMENT_TYPE, (byte)type);
+        sregs.set(JAVA_BYTE, segment + SEGMENT_PRESENT, (byte)1);
+        sregs.set(JAVA_BYTE, segment + SEGMENT_DPL, (byte)0);
+        sregs.set(JAVA_BYTE, segment + SEGMENT_DB, (byte)(code ? 0 : 1));
+        sregs.set(JAVA_BYTE, segment + SEGMENT_S, (byte)1);
+        sregs.set(JAVA_BYTE, segment + SEGMENT_L, (byte)(code ? 1 : 0));
+        sregs.set(JAVA_BYTE, segment + SEGMENT_G, (byte)1);
+        sregs.set(JAVA_BYTE, segment + SEGMENT_UNUSABLE, (byte)0);
+    }
+
     private static void flatSegment(final MemorySegment sregs, final long segment, final long base)
     {
         sregs.set(JAVA_LONG, segment, base);
@@ -173,10 +243,10 @@ public final class KvmVcpu implements AutoCloseable
     }
 
     /**
-     * Loads a real-mode program: RIP at {@code entry} (CS base 0), RFLAGS with interrupts off, and the given
-     * registers, then {@link #run(int)} starts it.
+     * Loads a program: RIP at {@code entry}, RFLAGS with interrupts off, and the given registers, then
+     * {@link #run(int)} starts it.
      *
-     * @param entry the guest-physical address of the first instruction, below 64 KiB.
+     * @param entry the address of the first instruction (in real mode, below 64 KiB: CS base is 0).
      * @param regs  initial general registers; RIP and RFLAGS are overwritten.
      */
     public void start(final long entry, final KvmRegs regs)
