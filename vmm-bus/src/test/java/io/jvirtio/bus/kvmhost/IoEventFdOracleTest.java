@@ -1,6 +1,10 @@
 package io.jvirtio.bus.kvmhost;
 
+import io.jvirtio.bus.event.EventFd;
+import io.jvirtio.bus.event.EventFds;
 import io.jvirtio.bus.kvm.KvmIoEventFd;
+import io.jvirtio.bus.vm.SimulatedVm;
+import io.jvirtio.bus.vm.VmConfig;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
@@ -12,6 +16,7 @@ import static io.jvirtio.bus.kvm.KvmIoEventFd.KVM_IOEVENTFD_FLAG_DEASSIGN;
 import static io.jvirtio.bus.kvm.KvmIoEventFd.KVM_IOEVENTFD_FLAG_PIO;
 import static io.jvirtio.bus.kvm.KvmIoEventFd.KVM_IOEVENTFD_FLAG_VIRTIO_CCW_NOTIFY;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -20,9 +25,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * order, collisions, deassign matching); the same guest stores must then fire the same eventfds, or exit to userspace
  * in both (the bus comparator and {@code ioeventfd_in_range}).
  * <p>
- * Stores are made by a real-mode guest, so they are 1, 2 or 4 bytes wide: an 8-byte store needs 64-bit mode. Length-8
- * ioeventfds are still assigned, collide and are deassigned, and a narrower store at their address must miss them in
- * both. On this host MMIO stores are emulated by the kernel, so the MMIO bus is compared, not the VMX fast path.
+ * Stores are made by a 64-bit guest: 1, 2, 4 or 8 bytes to memory, 1, 2 or 4 to ports. The simulated VM's vCPU takes
+ * the VMX exit path with the fast MMIO bus; on this host the kernel emulates every MMIO store (PVM), so only the
+ * outcome (which eventfd fires, whether the store exits) is compared, not the path.
  */
 class IoEventFdOracleTest
 {
@@ -33,8 +38,9 @@ class IoEventFdOracleTest
     private static final int[] PORTS = {0x10, 0x11, 0x12, 0x14};
     private static final int[] LENGTHS = {0, 1, 2, 4, 8, 0, 1, 2, 4, 8, 3, 5, 16, -1};
     private static final long[] DATAMATCHES = {0, 1, 0xFA, 0xBEEF, 0x1FA, 0xDEAD_BEEFL, 0x1_0000_00FAL, -1L};
-    private static final long[] STORED_VALUES = {0, 1, 0xFA, 0xBEEF, 0x1FA, 0xDEAD_BEEFL};
-    private static final int[] STORE_SIZES = {1, 2, 4};
+    private static final long[] STORED_VALUES = {0, 1, 0xFA, 0xBEEF, 0x1FA, 0xDEAD_BEEFL, 0x1_0000_00FAL, -1L};
+    private static final int[] MMIO_STORE_SIZES = {1, 2, 4, 8};
+    private static final int[] PORT_STORE_SIZES = {1, 2, 4};
     private static final int INVALID_FLAG = 1 << 5;
     private static final int FAST_MMIO_FLAG = KvmIoEventFd.KVM_IOEVENTFD_FLAG_FAST_MMIO;
 
@@ -68,7 +74,7 @@ class IoEventFdOracleTest
         // bound: fixed tables of offsets, sizes and values
         for (final int offset : MMIO_OFFSETS)
         {
-            for (final int size : STORE_SIZES)
+            for (final int size : MMIO_STORE_SIZES)
             {
                 for (final long value : STORED_VALUES)
                 {
@@ -78,7 +84,7 @@ class IoEventFdOracleTest
         }
         for (final int port : PORTS)
         {
-            for (final int size : STORE_SIZES)
+            for (final int size : PORT_STORE_SIZES)
             {
                 for (final long value : STORED_VALUES)
                 {
@@ -217,6 +223,45 @@ class IoEventFdOracleTest
             storeEverywhere(oracle);
             assertNoDisagreement("rule list", oracle.disagreements());
             assertTrue(oracle.accessesInKernel() > 0, "no store was handled by an ioeventfd");
+        }
+    }
+
+    /**
+     * A kernel behaviour the model reproduces, and a named difference of this host. Register inserts a new entry
+     * before the first one that compares greater, with the asymmetric comparator, so assigning {@code {A+2, 0}} and
+     * then {@code {A, 2}} leaves the array as {@code [{A+2, 0}, {A, 2}]}, out of order. The binary search for any
+     * store at A+2 compares greater than {@code {A, 2}}, moves right and misses: the length-0 ioeventfd is hidden on
+     * the MMIO bus and the store exits to userspace, in this host's kernel and in the model alike, until
+     * {@code {A, 2}} goes. On VMX hardware the EPT-misconfig fast path looks the address up on the FAST_MMIO bus
+     * first and fires, as the simulated VM with the fast bus does; this host emulates MMIO, so its kernel exits.
+     */
+    @Test
+    void shouldHideALengthZeroEventfdBehindAnEntryAssignedLaterAtALowerAddressExceptOnTheFastPath()
+    {
+        try (KernelOracle oracle = new KernelOracle();
+            SimulatedVm fast = SimulatedVm.create(VmConfig.defaults()); EventFd kick = EventFds.jvm();
+            EventFd other = EventFds.jvm())
+        {
+            oracle.ioeventfd(mmio(2, 0, 1, 0, 0));
+            oracle.store(false, 2, 4, 0xBEEF);
+            assertFalse(oracle.lastStoreExited(), "the length-0 entry alone takes the store");
+            final KernelOracle.Request lower = mmio(0, 2, 2, 0, 0);
+            oracle.ioeventfd(lower);
+            oracle.store(false, 2, 4, 0xBEEF);
+            assertTrue(oracle.lastStoreExited(), "with {A, 2} assigned after it, the length-0 entry is not found");
+            oracle.store(false, 2, 1, 0xBEEF);
+            assertTrue(oracle.lastStoreExited(), "not for a 1-byte store either");
+            oracle.ioeventfd(deassign(lower));
+            oracle.store(false, 2, 4, 0xBEEF);
+            assertFalse(oracle.lastStoreExited(), "found again once {A, 2} is gone");
+            assertNoDisagreement("hidden length-0 entry", oracle.disagreements());
+
+            final long base = KernelOracle.MMIO_BASE;
+            fast.ioeventfd(new KvmIoEventFd(0, base + 2, 0, kick, 0));
+            fast.ioeventfd(new KvmIoEventFd(0, base, 2, other, 0));
+            fast.vcpu(0).mmioWrite(fast.guestAddressSpace().ioremap(base, 0x1000) + 2, 4, 0xBEEF);
+            assertEquals(1, kick.tryRead(), "the fast path signals the length-0 eventfd");
+            assertEquals(0, other.tryRead());
         }
     }
 
