@@ -360,10 +360,15 @@ public final class KvmVm implements Vm
     public UserspaceDevices.Registration registerMmio(final long base, final long length,
         final UserspaceDevice device)
     {
-        if (length > 0 && (memory.isRam(base) || memory.isRam(base + length - 1)))
+        // bound: one pass over the RAM regions
+        for (final GuestRegion region : memory.regions())
         {
-            throw new IllegalArgumentException("mmio range overlaps ram: base=0x" + Long.toHexString(base)
-                + ", length=" + length);
+            if (length > 0 && Long.compareUnsigned(base, region.lastAddress()) <= 0
+                && Long.compareUnsigned(region.guestBase(), base + length - 1) <= 0)
+            {
+                throw new IllegalArgumentException("mmio range overlaps ram: base=0x" + Long.toHexString(base)
+                    + ", length=" + length + ", region=" + region);
+            }
         }
         return mmio.register(base, length, device);
     }

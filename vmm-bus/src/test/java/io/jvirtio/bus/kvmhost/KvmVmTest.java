@@ -216,6 +216,21 @@ class KvmVmTest
     }
 
     @Test
+    void shouldRefuseUserspaceRangesThatOverlapRamOrLeaveThePortSpace()
+    {
+        try (Kvm kvm = Kvm.open(); KvmVm vm = kvm.createVm(KvmVmConfig.defaults()))
+        {
+            final RecordingPortDevice device = new RecordingPortDevice(0);
+            assertThrows(IllegalArgumentException.class, () -> vm.registerMmio(0x1000, 0x10, device));
+            assertThrows(IllegalArgumentException.class,
+                () -> vm.registerMmio(KvmVmConfig.DEFAULT_MEMORY_BYTES - 8, 0x10, device));
+            assertThrows(IllegalArgumentException.class, () -> vm.registerPio(0xFFFF, 2, device));
+            vm.registerMmio(KvmVmConfig.DEFAULT_MEMORY_BYTES, 0x10, device).close();
+            assertEquals(0, vm.userspaceMmio().size());
+        }
+    }
+
+    @Test
     void shouldRefuseVcpuBecauseARealVcpuRunsGuestCode()
     {
         try (Kvm kvm = Kvm.open(); KvmVm vm = kvm.createVm(KvmVmConfig.defaults()))
