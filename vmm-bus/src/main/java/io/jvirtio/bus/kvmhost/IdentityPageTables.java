@@ -6,9 +6,9 @@ import io.jvirtio.bus.memory.GuestMemory;
  * Four-level page tables that identity-map the low 4 GiB with 2 MiB pages, for a 64-bit guest on a real vCPU
  * (Intel SDM Vol. 3A §4.5): one PML4 page, one PDPT page and four page directories, six 4 KiB pages in all.
  * <p>
- * 2 MiB pages need no CPUID feature (1 GiB pages need PDPE1GB in the guest's CPUID, which a vCPU without
- * {@code KVM_SET_CPUID2} lacks), and the entries leave XD clear, so the guest may run code anywhere in RAM with
- * EFER.NXE off. Addresses above RAM map to no memslot: an access there is MMIO.
+ * Unlike {@link io.jvirtio.bus.guest.GuestAddressSpace}'s tables, these depend on no CPUID feature (2 MiB pages, no
+ * PDPE1GB) and leave XD clear, so the guest may run code anywhere in RAM with EFER.NXE off: the smallest setup for
+ * running instruction bytes at a low address. Addresses above RAM map to no memslot: an access there is MMIO.
  * <p>
  * Thread safety: a static builder; call it before the vCPU runs.
  */

@@ -3,6 +3,12 @@ package io.jvirtio.bus.kvmhost;
 import io.jvirtio.bus.kvm.KvmException;
 import io.jvirtio.bus.linux.Libc;
 
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+
+import static java.lang.foreign.ValueLayout.JAVA_BYTE;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+
 /**
  * The KVM system file descriptor, {@code /dev/kvm}: the API version, capabilities, the {@code kvm_run} mapping size,
  * and the factory of VMs (Documentation/virt/kvm/api.rst, section 4).
@@ -20,6 +26,7 @@ public final class Kvm implements AutoCloseable
 
     private final int fd;
     private final int vcpuMmapSize;
+    private byte[] supportedCpuid;
     private boolean closed;
 
     private Kvm(final int fd, final int vcpuMmapSize)
@@ -118,6 +125,37 @@ public final class Kvm implements AutoCloseable
     public KvmVm createVm(final KvmVmConfig config)
     {
         return KvmVm.create(this, config);
+    }
+
+    /**
+     * {@code KVM_GET_SUPPORTED_CPUID}, asked once and kept: the CPUID leaves KVM can offer a guest, which every vCPU
+     * gets with {@code KVM_SET_CPUID2} (without it a vCPU has no PAE, NX or 1 GiB-page feature bits and its MMU
+     * treats those page-table bits as reserved).
+     *
+     * @return a copy of {@code struct kvm_cpuid2}: {@code nent}, padding, then {@code nent} entries.
+     * @throws KvmException with the kernel's errno.
+     */
+    public synchronized byte[] supportedCpuid()
+    {
+        if (supportedCpuid == null)
+        {
+            try (Arena arena = Arena.ofConfined())
+            {
+                final MemorySegment cpuid = arena.allocate(
+                    KvmApi.CPUID_HEADER_SIZE + KvmApi.CPUID_MAX_ENTRIES * KvmApi.CPUID_ENTRY_SIZE, 8);
+                cpuid.set(JAVA_INT, 0, KvmApi.CPUID_MAX_ENTRIES);
+                final int result = Libc.ioctl(fd, KvmApi.KVM_GET_SUPPORTED_CPUID, cpuid.address());
+                if (result < 0)
+                {
+                    throw new KvmException(-result, "kvm_get_supported_cpuid failed",
+                        "entries=" + KvmApi.CPUID_MAX_ENTRIES);
+                }
+                final int entries = cpuid.get(JAVA_INT, 0);
+                supportedCpuid = cpuid.asSlice(0, KvmApi.CPUID_HEADER_SIZE + entries * KvmApi.CPUID_ENTRY_SIZE)
+                    .toArray(JAVA_BYTE);
+            }
+        }
+        return supportedCpuid.clone();
     }
 
     @Override

@@ -22,6 +22,10 @@ public final class KvmApi
     public static final long KVM_CHECK_EXTENSION = 0xAE03L;
     /** {@code KVM_GET_VCPU_MMAP_SIZE}, {@code _IO(KVMIO, 0x04)}: the size of the vCPU's {@code kvm_run} mapping. */
     public static final long KVM_GET_VCPU_MMAP_SIZE = 0xAE04L;
+    /** {@code KVM_GET_SUPPORTED_CPUID}, {@code _IOWR(KVMIO, 0x05, struct kvm_cpuid2)}. */
+    public static final long KVM_GET_SUPPORTED_CPUID = 0xC008AE05L;
+    /** {@code KVM_SET_CPUID2}, {@code _IOW(KVMIO, 0x90, struct kvm_cpuid2)}. */
+    public static final long KVM_SET_CPUID2 = 0x4008AE90L;
     /** {@code KVM_CREATE_VCPU}, {@code _IO(KVMIO, 0x41)}. */
     public static final long KVM_CREATE_VCPU = 0xAE41L;
     /** {@code KVM_SET_USER_MEMORY_REGION}, {@code _IOW(KVMIO, 0x46, struct kvm_userspace_memory_region)}. */
@@ -127,6 +131,13 @@ public final class KvmApi
     public static final int KVM_IRQCHIP_IOAPIC = 2;
     /** {@code KVM_IOAPIC_NUM_PINS}. */
     public static final int KVM_IOAPIC_NUM_PINS = 24;
+
+    /** {@code sizeof(struct kvm_cpuid2)} without its entries: {@code nent} and padding. */
+    public static final long CPUID_HEADER_SIZE = 8;
+    /** {@code sizeof(struct kvm_cpuid_entry2)}. */
+    public static final long CPUID_ENTRY_SIZE = 40;
+    /** Entries offered to {@code KVM_GET_SUPPORTED_CPUID}; the kernel answers E2BIG if it has more. */
+    public static final int CPUID_MAX_ENTRIES = 256;
 
     /** {@code sizeof(struct kvm_regs)}: 16 general registers, RIP, RFLAGS. */
     public static final long REGS_SIZE = 144;

@@ -18,7 +18,8 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
 import static java.lang.foreign.ValueLayout.JAVA_SHORT;
 
 /**
- * One real vCPU: {@code KVM_CREATE_VCPU}, its {@code kvm_run} page mapped from the vCPU fd, register access
+ * One real vCPU: {@code KVM_CREATE_VCPU} with the CPUID KVM supports ({@code KVM_SET_CPUID2}), its {@code kvm_run}
+ * page mapped from the vCPU fd, register access
  * ({@code KVM_GET/SET_REGS}, {@code KVM_GET/SET_SREGS}) and a {@code KVM_RUN} loop.
  * <p>
  * {@link #run(int)} enters the guest until it halts, fails, or has exited {@code maxExits} times. A
@@ -70,6 +71,7 @@ public final class KvmVcpu implements AutoCloseable
     private static final long CR4_PAE = 0x20;
     private static final long EFER_LME = 0x100;
     private static final long EFER_LMA = 0x400;
+    private static final long EFER_NXE = 0x800;
 
     private final KvmVm vm;
     private final int index;
@@ -97,12 +99,24 @@ public final class KvmVcpu implements AutoCloseable
         this.stats = vm.exitStats().vcpu(index);
     }
 
-    static KvmVcpu create(final KvmVm vm, final int index, final int mmapSize)
+    static KvmVcpu create(final KvmVm vm, final int index, final int mmapSize, final byte[] cpuid)
     {
         final int fd = Libc.ioctl(vm.fd(), KvmApi.KVM_CREATE_VCPU, index);
         if (fd < 0)
         {
             throw new KvmException(-fd, "kvm_create_vcpu failed", "index=" + index);
+        }
+        final int cpuidResult;
+        try (Arena call = Arena.ofConfined())
+        {
+            final MemorySegment struct = call.allocate(cpuid.length, 8);
+            MemorySegment.copy(cpuid, 0, struct, JAVA_BYTE, 0, cpuid.length);
+            cpuidResult = Libc.ioctl(fd, KvmApi.KVM_SET_CPUID2, struct.address());
+        }
+        if (cpuidResult < 0)
+        {
+            Libc.close(fd);
+            throw new KvmException(-cpuidResult, "kvm_set_cpuid2 failed", "index=" + index);
         }
         final MemorySegment raw = Libc.mmap(mmapSize, Libc.PROT_READ | Libc.PROT_WRITE, Libc.MAP_SHARED, fd, 0);
         if (raw.byteSize() == 0)
@@ -200,6 +214,19 @@ public final class KvmVcpu implements AutoCloseable
      */
     public void enterLongMode(final long cr3)
     {
+        enterLongMode(cr3, false);
+    }
+
+    /**
+     * As {@link #enterLongMode(long)}, with EFER.NXE on if {@code nxe}: page tables may then set XD, as the
+     * project's {@link io.jvirtio.bus.guest.GuestAddressSpace} does for data.
+     *
+     * @param cr3 the PML4's guest-physical address.
+     * @param nxe true to set EFER.NXE.
+     * @throws KvmException with the kernel's errno.
+     */
+    public void enterLongMode(final long cr3, final boolean nxe)
+    {
         ensureOpen();
         try (Arena call = Arena.ofConfined())
         {
@@ -214,7 +241,7 @@ public final class KvmVcpu implements AutoCloseable
             sregs.set(JAVA_LONG, SREGS_CR0, CR0_LONG_MODE);
             sregs.set(JAVA_LONG, SREGS_CR3, cr3);
             sregs.set(JAVA_LONG, SREGS_CR4, CR4_PAE);
-            sregs.set(JAVA_LONG, SREGS_EFER, EFER_LME | EFER_LMA);
+            sregs.set(JAVA_LONG, SREGS_EFER, EFER_LME | EFER_LMA | (nxe ? EFER_NXE : 0));
             check(Libc.ioctl(fd, KvmApi.KVM_SET_SREGS, sregs.address()), "kvm_set_sregs failed");
         }
     }

@@ -103,7 +103,7 @@ public final class KvmVm implements Vm
             }
             for (int i = 0; i < config.vcpus(); i++)
             {
-                vm.vcpus[i] = KvmVcpu.create(vm, i, kvm.vcpuMmapSize());
+                vm.vcpus[i] = KvmVcpu.create(vm, i, kvm.vcpuMmapSize(), kvm.supportedCpuid());
             }
             return vm;
         }
@@ -182,7 +182,8 @@ public final class KvmVm implements Vm
     }
 
     /**
-     * Builds the guest page tables on first use (they occupy the top 1 MiB of RAM).
+     * Builds the guest page tables on first use (they occupy the top 1 MiB of RAM); a vCPU uses them after
+     * {@link KvmVcpu#enterLongMode(long, boolean)} with {@link GuestAddressSpace#cr3()} and NXE on.
      *
      * @throws IllegalArgumentException if RAM is smaller than 2 MiB.
      */
