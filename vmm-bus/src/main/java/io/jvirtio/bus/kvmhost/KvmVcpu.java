@@ -46,6 +46,8 @@ public final class KvmVcpu implements AutoCloseable
     private static final long SREGS_FS = 72;
     private static final long SREGS_GS = 96;
     private static final long SREGS_SS = 120;
+    private static final long SREGS_IDT = 208;
+    private static final long DTABLE_LIMIT = 8;
     private static final long SREGS_CR0 = 224;
     private static final long SREGS_CR3 = 240;
     private static final long SREGS_CR4 = 248;
@@ -206,8 +208,9 @@ public final class KvmVcpu implements AutoCloseable
 
     /**
      * Puts the vCPU in 64-bit mode (Intel SDM Vol. 3A §9.8.5): CR0.PE|PG|WP with NE and ET, CR4.PAE, EFER.LME|LMA,
-     * CR3 = {@code cr3}, a 64-bit code segment (selector 8, L = 1) and flat data segments (selector 16) at base 0.
-     * EFER.NXE stays off, so page tables must not set XD (see {@link IdentityPageTables}).
+     * CR3 = {@code cr3}, a 64-bit code segment (selector 8, L = 1) and flat data segments (selector 16) at base 0, and
+     * an empty IDT, so that a guest exception ends in a triple fault ({@link KvmApi#KVM_EXIT_SHUTDOWN}). EFER.NXE
+     * stays off, so page tables must not set XD (see {@link IdentityPageTables}).
      *
      * @param cr3 the PML4's guest-physical address.
      * @throws KvmException with the kernel's errno.
@@ -238,6 +241,9 @@ public final class KvmVcpu implements AutoCloseable
             longModeSegment(sregs, SREGS_FS, DATA_SELECTOR, DATA_TYPE, false);
             longModeSegment(sregs, SREGS_GS, DATA_SELECTOR, DATA_TYPE, false);
             longModeSegment(sregs, SREGS_SS, DATA_SELECTOR, DATA_TYPE, false);
+            // no IDT: an exception the guest raises escalates to a triple fault, KVM_EXIT_SHUTDOWN, never a loop
+            sregs.set(JAVA_LONG, SREGS_IDT, 0L);
+            sregs.set(JAVA_SHORT, SREGS_IDT + DTABLE_LIMIT, (short)0);
             sregs.set(JAVA_LONG, SREGS_CR0, CR0_LONG_MODE);
             sregs.set(JAVA_LONG, SREGS_CR3, cr3);
             sregs.set(JAVA_LONG, SREGS_CR4, CR4_PAE);

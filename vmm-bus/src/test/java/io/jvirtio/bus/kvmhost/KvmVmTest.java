@@ -231,6 +231,21 @@ class KvmVmTest
     }
 
     @Test
+    void shouldReturnShutdownWhenTheGuestTripleFaults()
+    {
+        final byte[] guest = {0x0F, 0x0B};   // ud2: #UD with no IDT, then #DF, then a triple fault
+        try (Kvm kvm = Kvm.open(); KvmVm vm = kvm.createVm(KvmVmConfig.defaults()))
+        {
+            final KvmVcpu vcpu = vm.kvmVcpu(0);
+            vcpu.enterLongMode(IdentityPageTables.build(vm.memory(), 0x10000));
+            vm.memory().copyIn(ENTRY, guest, 0, guest.length);
+            vcpu.start(ENTRY, new KvmRegs());
+            assertEquals(KvmApi.KVM_EXIT_SHUTDOWN, vcpu.run(MAX_EXITS));
+            assertEquals(1, vcpu.exitCount(KvmApi.KVM_EXIT_SHUTDOWN));
+        }
+    }
+
+    @Test
     void shouldRefuseVcpuBecauseARealVcpuRunsGuestCode()
     {
         try (Kvm kvm = Kvm.open(); KvmVm vm = kvm.createVm(KvmVmConfig.defaults()))
