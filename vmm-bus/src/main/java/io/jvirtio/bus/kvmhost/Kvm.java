@@ -27,7 +27,7 @@ public final class Kvm implements AutoCloseable
     private final int fd;
     private final int vcpuMmapSize;
     private byte[] supportedCpuid;
-    private boolean closed;
+    private volatile boolean closed;
 
     private Kvm(final int fd, final int vcpuMmapSize)
     {
@@ -113,6 +113,7 @@ public final class Kvm implements AutoCloseable
      */
     public int checkExtension(final int capability)
     {
+        ensureOpen();
         return Libc.ioctl(fd, KvmApi.KVM_CHECK_EXTENSION, capability);
     }
 
@@ -124,6 +125,7 @@ public final class Kvm implements AutoCloseable
      */
     public KvmVm createVm(final KvmVmConfig config)
     {
+        ensureOpen();
         return KvmVm.create(this, config);
     }
 
@@ -134,9 +136,11 @@ public final class Kvm implements AutoCloseable
      *
      * @return a copy of {@code struct kvm_cpuid2}: {@code nent}, padding, then {@code nent} entries.
      * @throws KvmException with the kernel's errno.
+     * @throws IllegalStateException after {@link #close()}.
      */
     public synchronized byte[] supportedCpuid()
     {
+        ensureOpen();
         if (supportedCpuid == null)
         {
             try (Arena arena = Arena.ofConfined())
@@ -156,6 +160,15 @@ public final class Kvm implements AutoCloseable
             }
         }
         return supportedCpuid.clone();
+    }
+
+    /** Refuses calls after {@link #close()}, whose fd number the process may already have reused. */
+    private void ensureOpen()
+    {
+        if (closed)
+        {
+            throw new IllegalStateException("kvm device is closed: fd=" + fd);
+        }
     }
 
     @Override

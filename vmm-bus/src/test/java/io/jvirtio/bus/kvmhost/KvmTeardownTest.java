@@ -83,5 +83,9 @@ class KvmTeardownTest
         assertThrows(IllegalStateException.class, () -> vm.kvmVcpu(0).run(1));
         assertThrows(IllegalStateException.class,
             () -> vm.ioeventfd(new KvmIoEventFd(0, 0xD000_0000L, 0, null, 0)));
+        final Kvm closed = Kvm.open();
+        closed.close();
+        assertThrows(IllegalStateException.class, () -> closed.createVm(KvmVmConfig.defaults()));
+        assertThrows(IllegalStateException.class, () -> closed.checkExtension(KvmApi.KVM_CAP_IOEVENTFD));
     }
 }
