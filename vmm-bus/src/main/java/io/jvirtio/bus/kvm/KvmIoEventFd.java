@@ -28,8 +28,17 @@ public record KvmIoEventFd(long datamatch, long addr, int len, EventFd eventFd, 
     public static final int KVM_IOEVENTFD_FLAG_DEASSIGN = 1 << 2;
     /** A virtio-ccw notification, on {@link Bus#VIRTIO_CCW_NOTIFY}; {@link #KVM_IOEVENTFD_FLAG_PIO} wins over it. */
     public static final int KVM_IOEVENTFD_FLAG_VIRTIO_CCW_NOTIFY = 1 << 3;
-    /** {@code KVM_IOEVENTFD_VALID_FLAG_MASK}: every flag KVM knows, DEASSIGN included. */
-    public static final int KVM_IOEVENTFD_VALID_FLAG_MASK = 0xF;
+    /**
+     * Bit {@code kvm_ioeventfd_flag_nr_fast_mmio} (4) of the UAPI enum: it has no {@code KVM_IOEVENTFD_FLAG_*} macro
+     * and {@code virt/kvm/eventfd.c} never reads it, but it lies below {@code kvm_ioeventfd_flag_nr_max}, so assign
+     * accepts and ignores it (checked against the host kernel by the kvmhost oracle test).
+     */
+    public static final int KVM_IOEVENTFD_FLAG_FAST_MMIO = 1 << 4;
+    /**
+     * {@code KVM_IOEVENTFD_VALID_FLAG_MASK}, {@code (1 << kvm_ioeventfd_flag_nr_max) - 1}: every flag bit the UAPI
+     * enum lists, DEASSIGN and the unused fast-MMIO bit included (include/uapi/linux/kvm.h).
+     */
+    public static final int KVM_IOEVENTFD_VALID_FLAG_MASK = 0x1F;
 
     /**
      * {@code ioeventfd_bus_from_flags}: PIO, else VIRTIO_CCW_NOTIFY, else MMIO.

@@ -70,13 +70,29 @@ class IoEventFdAssignTest
     @Test
     void shouldRejectFlagsOutsideTheValidMask()
     {
-        for (final int flag : new int[] {1 << 4, 1 << 5, 1 << 31})
+        for (final int flag : new int[] {1 << 5, 1 << 6, 1 << 31})
         {
             final KvmIoEventFd request = new KvmIoEventFd(0, ADDR, 4, kick, flag);
             final KvmException e = assertErrno(Errno.EINVAL, () -> ioeventfds.assign(request));
             assertTrue(e.getMessage().startsWith("ioeventfd has unknown flags"), e.getMessage());
         }
-        assertEquals(0xF, KvmIoEventFd.KVM_IOEVENTFD_VALID_FLAG_MASK);
+        assertEquals(0x1F, KvmIoEventFd.KVM_IOEVENTFD_VALID_FLAG_MASK);
+    }
+
+    /** Regression: the host kernel accepts bit 4 (kvm_ioeventfd_flag_nr_fast_mmio); the model refused it. */
+    @Test
+    void shouldAcceptAndIgnoreTheFastMmioFlagBitAsTheKernelDoes()
+    {
+        final int flags = KvmIoEventFd.KVM_IOEVENTFD_FLAG_FAST_MMIO | KVM_IOEVENTFD_FLAG_DATAMATCH;
+        ioeventfds.assign(new KvmIoEventFd(7, ADDR, 4, kick, flags));
+        assertEquals(IoBuses.NOT_HANDLED, buses.write(Bus.MMIO, ADDR, 4, 6));
+        assertEquals(IoBuses.HANDLED, buses.write(Bus.MMIO, ADDR, 4, 7));
+        assertEquals(Bus.MMIO, new KvmIoEventFd(0, ADDR, 4, kick, KvmIoEventFd.KVM_IOEVENTFD_FLAG_FAST_MMIO).bus());
+        // the same key without the bit collides: the bit takes no part in matching
+        assertErrno(Errno.EEXIST, () -> ioeventfds.assign(new KvmIoEventFd(7, ADDR, 4, kick,
+            KVM_IOEVENTFD_FLAG_DATAMATCH)));
+        ioeventfds.deassign(new KvmIoEventFd(7, ADDR, 4, kick, KVM_IOEVENTFD_FLAG_DATAMATCH));
+        assertEquals(0, ioeventfds.size());
     }
 
     @Test
@@ -108,17 +124,17 @@ class IoEventFdAssignTest
     {
         // length first, even with a wrap, unknown flags, datamatch with length 0 and no eventfd
         final KvmException length = assertErrno(Errno.EINVAL,
-            () -> ioeventfds.assign(new KvmIoEventFd(1, -1L, 3, null, 0x10 | KVM_IOEVENTFD_FLAG_DATAMATCH)));
+            () -> ioeventfds.assign(new KvmIoEventFd(1, -1L, 3, null, 0x20 | KVM_IOEVENTFD_FLAG_DATAMATCH)));
         assertTrue(length.getMessage().startsWith("ioeventfd length"), length.getMessage());
 
         // then the wrap, before the flags
         final KvmException wrap = assertErrno(Errno.EINVAL,
-            () -> ioeventfds.assign(new KvmIoEventFd(1, -1L, 4, null, 0x10)));
+            () -> ioeventfds.assign(new KvmIoEventFd(1, -1L, 4, null, 0x20)));
         assertTrue(wrap.getMessage().startsWith("ioeventfd address range wraps"), wrap.getMessage());
 
         // then the flag mask, before datamatch with length 0
         final KvmException flags = assertErrno(Errno.EINVAL,
-            () -> ioeventfds.assign(new KvmIoEventFd(1, ADDR, 0, null, 0x10 | KVM_IOEVENTFD_FLAG_DATAMATCH)));
+            () -> ioeventfds.assign(new KvmIoEventFd(1, ADDR, 0, null, 0x20 | KVM_IOEVENTFD_FLAG_DATAMATCH)));
         assertTrue(flags.getMessage().startsWith("ioeventfd has unknown flags"), flags.getMessage());
 
         // then datamatch with length 0, before the eventfd
