@@ -1,0 +1,690 @@
+package io.jvirtio.virtio.transport.pci;
+
+import io.jvirtio.bus.event.EventFd;
+import io.jvirtio.bus.event.EventFds;
+import io.jvirtio.bus.kvm.KvmIoEventFd;
+import io.jvirtio.bus.pci.MsixCapability;
+import io.jvirtio.bus.pci.PciBarListener;
+import io.jvirtio.bus.pci.PciFunction;
+import io.jvirtio.bus.pci.PciHeader;
+import io.jvirtio.bus.pci.PciIdentity;
+import io.jvirtio.bus.vm.UserspaceDevice;
+import io.jvirtio.bus.vm.Vm;
+import io.jvirtio.virtio.VirtioDevice;
+import io.jvirtio.virtio.VirtioInterrupt;
+import io.jvirtio.virtio.transport.QueueArea;
+import io.jvirtio.virtio.transport.TransportBinding;
+import io.jvirtio.virtio.transport.TransportCore;
+
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.util.concurrent.atomic.AtomicIntegerArray;
+import java.util.concurrent.atomic.AtomicLongArray;
+
+/**
+ * The virtio-pci modern transport, virtio-v1.2 §4.1, for one {@link VirtioDevice}: a PCI function (vendor 0x1AF4,
+ * device 0x1040 + device ID, revision 1, subsystem 0x40) whose BAR 0 holds the virtio structures and whose BAR 2
+ * holds the MSI-X table and PBA, with one vector per queue plus one for configuration changes.
+ *
+ * <pre>
+ *  BAR 0 (16 KiB)                                 capability list
+ *  0x0000 common config, 56 bytes                 COMMON   cap_len 16, bar 0, offset 0x0000, length 56
+ *  0x1000 ISR, 1 byte, read clears                NOTIFY   cap_len 20, bar 0, offset 0x3000, length 4 * queues,
+ *  0x2000 device config, configSize bytes                  notify_off_multiplier 4
+ *  0x3000 notify: queue i at 0x3000 + 4 * i       ISR      cap_len 16, bar 0, offset 0x1000, length 1
+ *                                                 DEVICE   cap_len 16, bar 0, offset 0x2000 (if configSize > 0)
+ *                                                 PCI_CFG  cap_len 20, window fields writable
+ *                                                 MSI-X    table and PBA in BAR 2
+ * </pre>
+ * Every queue has its own notify address ({@code queue_notify_off} = queue index), so each kick is a wildcard
+ * length-0 MMIO ioeventfd, {@code KvmIoEventFd(0, addr, 0, fd, 0)}, which the exit path takes on the fast MMIO bus
+ * (kvm-semantics.md §11.2: QEMU registers virtio-pci modern notify the same way). The ioeventfds exist while the
+ * device is active (DRIVER_OK until reset) and BAR 0 decodes; they follow the BAR when the guest moves it. A kick
+ * that reaches the register file instead (before DRIVER_OK) is only counted: the device scans its queues at start.
+ * <p>
+ * Interrupts: with MSI-X enabled, a queue's or the config's vector is signalled through its eventfd, which an irqfd
+ * turns into the MSI (and which collects while masked, see {@link MsixCapability}); NO_VECTOR means no interrupt
+ * (§4.1.5.1.2). ISR bit 1 is set before every config notification; with MSI-X disabled, ISR bit 0 is set for a queue
+ * notification. This transport has no INTx line: with MSI-X disabled the driver learns of interrupts only by reading
+ * the ISR.
+ * <p>
+ * Thread safety: register accesses on vCPU threads (the shared state is serialised by {@link TransportCore});
+ * {@link VirtioInterrupt} methods on any thread without locks or allocation; lock order is the PCI function's lock,
+ * then the core's, then this transport's kick lock.
+ */
+public final class VirtioPciTransport implements AutoCloseable
+{
+    /** PCI vendor ID of virtio devices. */
+    public static final int VIRTIO_PCI_VENDOR_ID = 0x1AF4;
+    /** Modern device IDs are this plus the virtio device ID. */
+    public static final int VIRTIO_PCI_DEVICE_ID_BASE = 0x1040;
+    /** Revision ID of a non-transitional device (at least 1). */
+    public static final int VIRTIO_PCI_REVISION = 1;
+    /** Subsystem ID of a non-transitional device (at least 0x40). */
+    public static final int VIRTIO_PCI_SUBSYSTEM_ID = 0x40;
+    /** BAR holding the virtio structures. */
+    public static final int STRUCTURE_BAR = 0;
+    /** BAR holding the MSI-X table and PBA. */
+    public static final int MSIX_BAR = 2;
+    /** Size of the structure BAR. */
+    public static final long STRUCTURE_BAR_SIZE = 0x4000;
+    /** BAR offset of the common configuration. */
+    public static final int COMMON_CFG_OFFSET = 0x0000;
+    /** BAR offset of the ISR. */
+    public static final int ISR_OFFSET = 0x1000;
+    /** BAR offset of the device configuration. */
+    public static final int DEVICE_CFG_OFFSET = 0x2000;
+    /** BAR offset of the notify region. */
+    public static final int NOTIFY_OFFSET = 0x3000;
+    /** notify_off_multiplier: 4 bytes between queues' notify addresses. */
+    public static final int NOTIFY_OFF_MULTIPLIER = 4;
+    /** ISR bit 0: a queue interrupt. */
+    public static final int ISR_QUEUE = 1;
+    /** ISR bit 1: a configuration change interrupt. */
+    public static final int ISR_CONFIG = 2;
+
+    private static final VarHandle ISR;
+    private static final int MAX_DEVICE_CONFIG = 0x1000;
+
+    static
+    {
+        try
+        {
+            ISR = MethodHandles.lookup().findVarHandle(VirtioPciTransport.class, "isr", int.class);
+        }
+        catch (final ReflectiveOperationException ex)
+        {
+            throw new ExceptionInInitializerError(ex);
+        }
+    }
+
+    private final Vm vm;
+    private final VirtioDevice device;
+    private final PciFunction function;
+    private final MsixCapability msix;
+    private final TransportCore core;
+    private final int queueCount;
+    private final EventFd[] kicks;
+    private final boolean[] armed;
+    private final boolean[] assigned;
+    private final Object kickLock = new Object();
+    private final AtomicIntegerArray queueVector;
+    private final AtomicLongArray counters = new AtomicLongArray(VirtioPciCounter.values().length);
+    private final int pciCfgCapOffset;
+    private volatile int configVector = CommonCfgLayout.VIRTIO_MSI_NO_VECTOR;
+    private volatile int deviceFeatureSelect;
+    private volatile int driverFeatureSelect;
+    private volatile int queueSelect;
+    private volatile long notifyBase = -1;
+    @SuppressWarnings("unused") // accessed through ISR
+    private volatile int isr;
+
+    /**
+     * Builds the PCI function; add {@link #function()} to a host bridge to put it on the bus.
+     *
+     * @param vm     the VM (ioeventfds, irqfds, MSI routes, guest memory).
+     * @param device the device presented.
+     */
+    public VirtioPciTransport(final Vm vm, final VirtioDevice device)
+    {
+        this.vm = vm;
+        this.device = device;
+        this.queueCount = device.queueCount();
+        if (device.configSize() < 0 || device.configSize() > MAX_DEVICE_CONFIG)
+        {
+            throw new IllegalArgumentException("device config does not fit its bar region: configSize="
+                + device.configSize());
+        }
+        this.kicks = new EventFd[queueCount];
+        this.armed = new boolean[queueCount];
+        this.assigned = new boolean[queueCount];
+        this.queueVector = new AtomicIntegerArray(queueCount);
+        for (int i = 0; i < queueCount; i++)
+        {
+            kicks[i] = EventFds.jvm();
+            queueVector.set(i, CommonCfgLayout.VIRTIO_MSI_NO_VECTOR);
+        }
+        this.function = new PciFunction(new PciIdentity(VIRTIO_PCI_VENDOR_ID,
+            VIRTIO_PCI_DEVICE_ID_BASE + device.deviceId(), VIRTIO_PCI_REVISION, classCode(device.deviceId()),
+            VIRTIO_PCI_VENDOR_ID, VIRTIO_PCI_SUBSYSTEM_ID));
+        function.addBar64(STRUCTURE_BAR, STRUCTURE_BAR_SIZE, new Structures(), new NotifyFollower());
+        addCap(VirtioPciCapLayout.VIRTIO_PCI_CAP_COMMON_CFG, VirtioPciCapLayout.CAP_SIZE, COMMON_CFG_OFFSET,
+            CommonCfgLayout.LENGTH);
+        final int notifyCap = addCap(VirtioPciCapLayout.VIRTIO_PCI_CAP_NOTIFY_CFG,
+            VirtioPciCapLayout.NOTIFY_CAP_SIZE, NOTIFY_OFFSET, Math.max(2, queueCount * NOTIFY_OFF_MULTIPLIER));
+        function.putConfig(notifyCap + VirtioPciCapLayout.NOTIFY_OFF_MULTIPLIER, 4, NOTIFY_OFF_MULTIPLIER);
+        addCap(VirtioPciCapLayout.VIRTIO_PCI_CAP_ISR_CFG, VirtioPciCapLayout.CAP_SIZE, ISR_OFFSET, 1);
+        if (device.configSize() > 0)
+        {
+            addCap(VirtioPciCapLayout.VIRTIO_PCI_CAP_DEVICE_CFG, VirtioPciCapLayout.CAP_SIZE, DEVICE_CFG_OFFSET,
+                device.configSize());
+        }
+        this.pciCfgCapOffset = function.addCapability(PciHeader.CAP_ID_VENDOR, VirtioPciCapLayout.PCI_CFG_CAP_SIZE,
+            new PciCfgWindow(this));
+        function.putConfig(pciCfgCapOffset + VirtioPciCapLayout.CAP_LEN, 1, VirtioPciCapLayout.PCI_CFG_CAP_SIZE);
+        function.putConfig(pciCfgCapOffset + VirtioPciCapLayout.CFG_TYPE, 1, VirtioPciCapLayout.VIRTIO_PCI_CAP_PCI_CFG);
+        function.setWritable(pciCfgCapOffset + VirtioPciCapLayout.BAR, 1, 0xFF);
+        function.setWritable(pciCfgCapOffset + VirtioPciCapLayout.OFFSET, 4, 0xFFFF_FFFFL);
+        function.setWritable(pciCfgCapOffset + VirtioPciCapLayout.LENGTH, 4, 0xFFFF_FFFFL);
+        function.setWritable(pciCfgCapOffset + VirtioPciCapLayout.PCI_CFG_DATA, 4, 0xFFFF_FFFFL);
+        this.msix = new MsixCapability(vm, function, MSIX_BAR, queueCount + 1);
+        this.core = new TransportCore(device, vm.memory(), new Interrupt(), new Binding());
+    }
+
+    private static int classCode(final int deviceId)
+    {
+        switch (deviceId)
+        {
+            case 1:
+                return 0x02_0000; // network controller, Ethernet
+            case 2:
+                return 0x01_0000; // mass storage controller, SCSI, as QEMU presents virtio-blk
+            default:
+                return 0xFF_0000; // device does not fit any defined class
+        }
+    }
+
+    private int addCap(final int cfgType, final int length, final int offset, final int structureLength)
+    {
+        final int cap = function.addCapability(PciHeader.CAP_ID_VENDOR, length, null);
+        function.putConfig(cap + VirtioPciCapLayout.CAP_LEN, 1, length);
+        function.putConfig(cap + VirtioPciCapLayout.CFG_TYPE, 1, cfgType);
+        function.putConfig(cap + VirtioPciCapLayout.BAR, 1, STRUCTURE_BAR);
+        function.putConfig(cap + VirtioPciCapLayout.OFFSET, 4, offset);
+        function.putConfig(cap + VirtioPciCapLayout.LENGTH, 4, structureLength);
+        return cap;
+    }
+
+    /** @return the PCI function to add to a host bridge. */
+    public PciFunction function()
+    {
+        return function;
+    }
+
+    /** @return the MSI-X capability (vectors 0 to queueCount). */
+    public MsixCapability msix()
+    {
+        return msix;
+    }
+
+    /** @return the shared transport state (status, features, queues) and its counters. */
+    public TransportCore core()
+    {
+        return core;
+    }
+
+    /** @return the offset of the PCI_CFG capability in configuration space. */
+    public int pciCfgCapOffset()
+    {
+        return pciCfgCapOffset;
+    }
+
+    /** @return the value of a transport-register counter. */
+    public long count(final VirtioPciCounter counter)
+    {
+        return counters.get(counter.ordinal());
+    }
+
+    void increment(final VirtioPciCounter counter)
+    {
+        counters.getAndIncrement(counter.ordinal());
+    }
+
+    /** @return the ISR bits now, without clearing them (for tests). */
+    public int isrPeek()
+    {
+        return (int)ISR.getVolatile(this);
+    }
+
+    @Override
+    public void close()
+    {
+        core.reset();
+        msix.close();
+        for (final EventFd kick : kicks)
+        {
+            kick.close();
+        }
+    }
+
+    // ---------------------------------------------------------------------------------------------- BAR 0
+
+    /**
+     * A load from BAR 0 at {@code offset}; also the PCI_CFG window's way in.
+     */
+    long readStructure(final long offset, final int size)
+    {
+        if (offset >= COMMON_CFG_OFFSET && offset < COMMON_CFG_OFFSET + CommonCfgLayout.LENGTH)
+        {
+            return readCommon((int)offset - COMMON_CFG_OFFSET, size);
+        }
+        if (offset == ISR_OFFSET && size == 1)
+        {
+            // §4.1.4.5: reading the ISR clears it
+            return (int)ISR.getAndSet(this, 0);
+        }
+        if (offset >= ISR_OFFSET && offset < DEVICE_CFG_OFFSET)
+        {
+            increment(VirtioPciCounter.ISR_ACCESS_INVALID);
+            return allOnes(size);
+        }
+        if (offset >= DEVICE_CFG_OFFSET && offset < NOTIFY_OFFSET)
+        {
+            return core.readConfig(offset - DEVICE_CFG_OFFSET, size);
+        }
+        if (offset >= NOTIFY_OFFSET && offset < STRUCTURE_BAR_SIZE)
+        {
+            increment(VirtioPciCounter.NOTIFY_ACCESS_INVALID);
+            return 0;
+        }
+        increment(VirtioPciCounter.BAR_ACCESS_UNASSIGNED);
+        return allOnes(size);
+    }
+
+    /** A store to BAR 0 at {@code offset}; also the PCI_CFG window's way in. */
+    void writeStructure(final long offset, final int size, final long value)
+    {
+        if (offset >= COMMON_CFG_OFFSET && offset < COMMON_CFG_OFFSET + CommonCfgLayout.LENGTH)
+        {
+            writeCommon((int)offset - COMMON_CFG_OFFSET, size, value);
+        }
+        else if (offset >= ISR_OFFSET && offset < DEVICE_CFG_OFFSET)
+        {
+            increment(VirtioPciCounter.ISR_ACCESS_INVALID);
+        }
+        else if (offset >= DEVICE_CFG_OFFSET && offset < NOTIFY_OFFSET)
+        {
+            core.writeConfig(offset - DEVICE_CFG_OFFSET, size, value);
+        }
+        else if (offset >= NOTIFY_OFFSET && offset < STRUCTURE_BAR_SIZE)
+        {
+            notifyInRegisters(offset - NOTIFY_OFFSET);
+        }
+        else
+        {
+            increment(VirtioPciCounter.BAR_ACCESS_UNASSIGNED);
+        }
+    }
+
+    private void notifyInRegisters(final long notifyOffset)
+    {
+        final long queue = notifyOffset / NOTIFY_OFF_MULTIPLIER;
+        if (notifyOffset % NOTIFY_OFF_MULTIPLIER != 0 || queue >= queueCount)
+        {
+            increment(VirtioPciCounter.NOTIFY_ACCESS_INVALID);
+            return;
+        }
+        final int q = (int)queue;
+        final boolean active;
+        synchronized (kickLock)
+        {
+            active = armed[q];
+        }
+        if (active)
+        {
+            // the same kick an ioeventfd would have sent (a notify through the PCI_CFG window, §4.1.4.8)
+            kicks[q].signal();
+        }
+        else
+        {
+            core.notifyInRegisters(q);
+        }
+    }
+
+    private static long allOnes(final int size)
+    {
+        return size >= 8 ? -1L : (1L << (8 * size)) - 1;
+    }
+
+    private static int fieldWidth(final int offset)
+    {
+        switch (offset)
+        {
+            case CommonCfgLayout.DEVICE_FEATURE_SELECT:
+            case CommonCfgLayout.DEVICE_FEATURE:
+            case CommonCfgLayout.DRIVER_FEATURE_SELECT:
+            case CommonCfgLayout.DRIVER_FEATURE:
+            case CommonCfgLayout.QUEUE_DESC:
+            case CommonCfgLayout.QUEUE_DESC + 4:
+            case CommonCfgLayout.QUEUE_DRIVER:
+            case CommonCfgLayout.QUEUE_DRIVER + 4:
+            case CommonCfgLayout.QUEUE_DEVICE:
+            case CommonCfgLayout.QUEUE_DEVICE + 4:
+                return 4;
+            case CommonCfgLayout.CONFIG_MSIX_VECTOR:
+            case CommonCfgLayout.NUM_QUEUES:
+            case CommonCfgLayout.QUEUE_SELECT:
+            case CommonCfgLayout.QUEUE_SIZE:
+            case CommonCfgLayout.QUEUE_MSIX_VECTOR:
+            case CommonCfgLayout.QUEUE_ENABLE:
+            case CommonCfgLayout.QUEUE_NOTIFY_OFF:
+                return 2;
+            case CommonCfgLayout.DEVICE_STATUS:
+            case CommonCfgLayout.CONFIG_GENERATION:
+                return 1;
+            default:
+                return 0;
+        }
+    }
+
+    private long readCommon(final int offset, final int size)
+    {
+        if (fieldWidth(offset) != size)
+        {
+            // §4.1.3.1: the driver accesses each field with its natural width; 64-bit fields as two halves
+            increment(VirtioPciCounter.COMMON_CFG_ACCESS_INVALID);
+            return allOnes(size);
+        }
+        final int q = queueSelect;
+        switch (offset)
+        {
+            case CommonCfgLayout.DEVICE_FEATURE_SELECT:
+                return deviceFeatureSelect & 0xFFFF_FFFFL;
+            case CommonCfgLayout.DEVICE_FEATURE:
+                return core.deviceFeatures(deviceFeatureSelect) & 0xFFFF_FFFFL;
+            case CommonCfgLayout.DRIVER_FEATURE_SELECT:
+                return driverFeatureSelect & 0xFFFF_FFFFL;
+            case CommonCfgLayout.DRIVER_FEATURE:
+                return core.driverFeatures(driverFeatureSelect) & 0xFFFF_FFFFL;
+            case CommonCfgLayout.CONFIG_MSIX_VECTOR:
+                return configVector;
+            case CommonCfgLayout.NUM_QUEUES:
+                return queueCount;
+            case CommonCfgLayout.DEVICE_STATUS:
+                return core.status() & 0xFF;
+            case CommonCfgLayout.CONFIG_GENERATION:
+                return core.configGeneration() & 0xFF;
+            case CommonCfgLayout.QUEUE_SELECT:
+                return q;
+            default:
+                return readQueueField(offset, q);
+        }
+    }
+
+    private long readQueueField(final int offset, final int q)
+    {
+        if (!core.isValidQueue(q))
+        {
+            increment(VirtioPciCounter.QUEUE_SELECT_OUT_OF_RANGE);
+            return offset == CommonCfgLayout.QUEUE_MSIX_VECTOR ? CommonCfgLayout.VIRTIO_MSI_NO_VECTOR : 0;
+        }
+        switch (offset)
+        {
+            case CommonCfgLayout.QUEUE_SIZE:
+                return core.queueSize(q);
+            case CommonCfgLayout.QUEUE_MSIX_VECTOR:
+                return queueVector.get(q);
+            case CommonCfgLayout.QUEUE_ENABLE:
+                return core.queueReady(q) ? 1 : 0;
+            case CommonCfgLayout.QUEUE_NOTIFY_OFF:
+                return q;
+            case CommonCfgLayout.QUEUE_DESC:
+            case CommonCfgLayout.QUEUE_DESC + 4:
+                return half(core.queueAddress(q, QueueArea.DESC), offset - CommonCfgLayout.QUEUE_DESC);
+            case CommonCfgLayout.QUEUE_DRIVER:
+            case CommonCfgLayout.QUEUE_DRIVER + 4:
+                return half(core.queueAddress(q, QueueArea.DRIVER), offset - CommonCfgLayout.QUEUE_DRIVER);
+            case CommonCfgLayout.QUEUE_DEVICE:
+            case CommonCfgLayout.QUEUE_DEVICE + 4:
+                return half(core.queueAddress(q, QueueArea.DEVICE), offset - CommonCfgLayout.QUEUE_DEVICE);
+            default:
+                return 0;
+        }
+    }
+
+    private static long half(final long value, final int which)
+    {
+        return which == 0 ? value & 0xFFFF_FFFFL : value >>> 32;
+    }
+
+    private void writeCommon(final int offset, final int size, final long value)
+    {
+        if (fieldWidth(offset) != size)
+        {
+            increment(VirtioPciCounter.COMMON_CFG_ACCESS_INVALID);
+            return;
+        }
+        final int v = (int)value;
+        switch (offset)
+        {
+            case CommonCfgLayout.DEVICE_FEATURE_SELECT:
+                deviceFeatureSelect = v;
+                break;
+            case CommonCfgLayout.DRIVER_FEATURE_SELECT:
+                driverFeatureSelect = v;
+                break;
+            case CommonCfgLayout.DRIVER_FEATURE:
+                core.writeDriverFeatures(driverFeatureSelect, v);
+                break;
+            case CommonCfgLayout.CONFIG_MSIX_VECTOR:
+                configVector = checkedVector(v & 0xFFFF);
+                break;
+            case CommonCfgLayout.DEVICE_STATUS:
+                core.writeStatus(v & 0xFF);
+                break;
+            case CommonCfgLayout.QUEUE_SELECT:
+                queueSelect = v & 0xFFFF;
+                break;
+            case CommonCfgLayout.DEVICE_FEATURE:
+            case CommonCfgLayout.NUM_QUEUES:
+            case CommonCfgLayout.CONFIG_GENERATION:
+            case CommonCfgLayout.QUEUE_NOTIFY_OFF:
+                // read-only fields
+                increment(VirtioPciCounter.COMMON_CFG_ACCESS_INVALID);
+                break;
+            default:
+                writeQueueField(offset, v);
+                break;
+        }
+    }
+
+    private void writeQueueField(final int offset, final int v)
+    {
+        final int q = queueSelect;
+        if (!core.isValidQueue(q))
+        {
+            // CVE-2011-2512 and cloud-hypervisor #7917: the selector is an untrusted index
+            increment(VirtioPciCounter.QUEUE_SELECT_OUT_OF_RANGE);
+            return;
+        }
+        switch (offset)
+        {
+            case CommonCfgLayout.QUEUE_SIZE:
+                core.writeQueueSize(q, v & 0xFFFF);
+                break;
+            case CommonCfgLayout.QUEUE_MSIX_VECTOR:
+                queueVector.set(q, checkedVector(v & 0xFFFF));
+                break;
+            case CommonCfgLayout.QUEUE_ENABLE:
+                if ((v & 0xFFFF) == 0)
+                {
+                    // §4.1.4.3.2: the driver MUST NOT write 0; Firecracker ignores it too
+                    increment(VirtioPciCounter.QUEUE_ENABLE_ZERO_WRITE);
+                }
+                else
+                {
+                    core.writeQueueReady(q, true);
+                }
+                break;
+            case CommonCfgLayout.QUEUE_DESC:
+            case CommonCfgLayout.QUEUE_DESC + 4:
+                core.writeQueueAddress(q, QueueArea.DESC, offset != CommonCfgLayout.QUEUE_DESC, v);
+                break;
+            case CommonCfgLayout.QUEUE_DRIVER:
+            case CommonCfgLayout.QUEUE_DRIVER + 4:
+                core.writeQueueAddress(q, QueueArea.DRIVER, offset != CommonCfgLayout.QUEUE_DRIVER, v);
+                break;
+            case CommonCfgLayout.QUEUE_DEVICE:
+            case CommonCfgLayout.QUEUE_DEVICE + 4:
+                core.writeQueueAddress(q, QueueArea.DEVICE, offset != CommonCfgLayout.QUEUE_DEVICE, v);
+                break;
+            default:
+                increment(VirtioPciCounter.COMMON_CFG_ACCESS_INVALID);
+                break;
+        }
+    }
+
+    /** §4.1.5.1.2: a vector the device cannot map reads back NO_VECTOR; validated at write time. */
+    private int checkedVector(final int vector)
+    {
+        if (vector == CommonCfgLayout.VIRTIO_MSI_NO_VECTOR)
+        {
+            return vector;
+        }
+        if (vector >= msix.vectors())
+        {
+            increment(VirtioPciCounter.MSIX_VECTOR_OUT_OF_RANGE);
+            return CommonCfgLayout.VIRTIO_MSI_NO_VECTOR;
+        }
+        return vector;
+    }
+
+    // ---------------------------------------------------------------------------------------------- kicks
+
+    private void assignIoEventFd(final int queue, final long base)
+    {
+        vm.ioeventfd(new KvmIoEventFd(0, base + (long)queue * NOTIFY_OFF_MULTIPLIER, 0, kicks[queue], 0));
+        assigned[queue] = true;
+    }
+
+    private void deassignIoEventFd(final int queue, final long base)
+    {
+        vm.ioeventfd(new KvmIoEventFd(0, base + (long)queue * NOTIFY_OFF_MULTIPLIER, 0, kicks[queue], 0)
+            .deassigning());
+        assigned[queue] = false;
+    }
+
+    /** BAR 0 decode: the register file. */
+    private final class Structures implements UserspaceDevice
+    {
+        @Override
+        public long read(final long offset, final int size)
+        {
+            return readStructure(offset, size);
+        }
+
+        @Override
+        public void write(final long offset, final int size, final long value)
+        {
+            writeStructure(offset, size, value);
+        }
+    }
+
+    /** Moves the notify ioeventfds with BAR 0. */
+    private final class NotifyFollower implements PciBarListener
+    {
+        @Override
+        public void barMapped(final int index, final long address, final long size)
+        {
+            synchronized (kickLock)
+            {
+                final long base = address + NOTIFY_OFFSET;
+                notifyBase = base;
+                // bound: the device's queue count
+                for (int q = 0; q < queueCount; q++)
+                {
+                    if (armed[q] && !assigned[q])
+                    {
+                        assignIoEventFd(q, base);
+                    }
+                }
+            }
+        }
+
+        @Override
+        public void barUnmapped(final int index, final long address, final long size)
+        {
+            synchronized (kickLock)
+            {
+                final long base = notifyBase;
+                for (int q = 0; q < queueCount; q++)
+                {
+                    if (assigned[q])
+                    {
+                        deassignIoEventFd(q, base);
+                    }
+                }
+                notifyBase = -1;
+            }
+        }
+    }
+
+    /** What the core asks of this transport. */
+    private final class Binding implements TransportBinding
+    {
+        @Override
+        public EventFd assignKick(final int queueIndex)
+        {
+            synchronized (kickLock)
+            {
+                armed[queueIndex] = true;
+                final long base = notifyBase;
+                if (base != -1 && !assigned[queueIndex])
+                {
+                    assignIoEventFd(queueIndex, base);
+                }
+            }
+            return kicks[queueIndex];
+        }
+
+        @Override
+        public void resetTransport()
+        {
+            synchronized (kickLock)
+            {
+                final long base = notifyBase;
+                for (int q = 0; q < queueCount; q++)
+                {
+                    if (assigned[q])
+                    {
+                        deassignIoEventFd(q, base);
+                    }
+                    armed[q] = false;
+                    // a kick left from the last activation must not wake the next one's worker
+                    kicks[q].tryRead();
+                    queueVector.set(q, CommonCfgLayout.VIRTIO_MSI_NO_VECTOR);
+                }
+            }
+            configVector = CommonCfgLayout.VIRTIO_MSI_NO_VECTOR;
+            deviceFeatureSelect = 0;
+            driverFeatureSelect = 0;
+            queueSelect = 0;
+            ISR.setVolatile(VirtioPciTransport.this, 0);
+        }
+    }
+
+    /** Queue and config notifications: MSI-X through irqfds, and the ISR bits. */
+    private final class Interrupt implements VirtioInterrupt
+    {
+        @Override
+        public void signalQueue(final int queueIndex)
+        {
+            if (!msix.enabled())
+            {
+                ISR.getAndBitwiseOr(VirtioPciTransport.this, ISR_QUEUE);
+                return;
+            }
+            if (queueIndex < 0 || queueIndex >= queueCount)
+            {
+                return;
+            }
+            final int vector = queueVector.get(queueIndex);
+            if (vector != CommonCfgLayout.VIRTIO_MSI_NO_VECTOR)
+            {
+                msix.eventFd(vector).signal();
+            }
+        }
+
+        @Override
+        public void signalConfig()
+        {
+            // §4.1.4.5.1: ISR bit 1 is set before a config notification, with or without MSI-X
+            ISR.getAndBitwiseOr(VirtioPciTransport.this, ISR_CONFIG);
+            final int vector = configVector;
+            if (msix.enabled() && vector != CommonCfgLayout.VIRTIO_MSI_NO_VECTOR)
+            {
+                msix.eventFd(vector).signal();
+            }
+        }
+    }
+}
