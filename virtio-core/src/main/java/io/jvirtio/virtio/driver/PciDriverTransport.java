@@ -82,6 +82,7 @@ public final class PciDriverTransport implements DriverTransport
     private final long barLinear;
     private final long barSize;
     private final int[] notifyOff;
+    private final RawRegisters raw;
     private boolean configVectorMapped;
 
     private PciDriverTransport(final Vcpu vcpu, final int deviceId, final long[] barGpa, final long[] structures,
@@ -101,6 +102,20 @@ public final class PciDriverTransport implements DriverTransport
         this.barLinear = barLinear;
         this.barSize = barSize;
         this.notifyOff = new int[queues];
+        this.raw = new RawRegisters()
+        {
+            @Override
+            public long read(final long offset, final int size)
+            {
+                return vcpu.mmioRead(barLinear + offset, size);
+            }
+
+            @Override
+            public void write(final long offset, final int size, final long value)
+            {
+                vcpu.mmioWrite(barLinear + offset, size, value);
+            }
+        };
     }
 
     /**
@@ -129,13 +144,16 @@ public final class PciDriverTransport implements DriverTransport
         final long[] barGpa = new long[6];
         final long[] barLen = new long[6];
         long next = windowBase;
-        for (int bar = 0; bar < 6; bar++)
+        int bar = 0;
+        // bound: six BAR registers; a 64-bit BAR takes two
+        while (bar < 6)
         {
             final int reg = PCI_BAR0 + 4 * bar;
             final long original = cfg.read(device, 0, reg, 4);
-            if ((original & 0x7) != 0x4)
+            if ((original & 0x7) != 0x4 || bar == 5)
             {
-                continue; // not a 64-bit memory BAR (or unimplemented)
+                bar++; // not a 64-bit memory BAR (or unimplemented)
+                continue;
             }
             cfg.write(device, 0, reg, 4, 0xFFFF_FFFFL);
             cfg.write(device, 0, reg + 4, 4, 0xFFFF_FFFFL);
@@ -151,14 +169,15 @@ public final class PciDriverTransport implements DriverTransport
             barGpa[bar] = address;
             barLen[bar] = size;
             next = address + size;
-            bar++;
+            bar += 2;
         }
         cfg.write(device, 0, PCI_COMMAND, 2, PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER);
 
         final long[] structures = {-1, -1, -1, -1};
         int multiplier = 0;
         int msixCap = 0;
-        int structureBar = -1;
+        final long[] lengths = new long[4];
+        int commonBar = -1;
         int cap = (cfg.read(device, 0, PCI_STATUS, 2) & PCI_STATUS_CAP_LIST) != 0
             ? (int)cfg.read(device, 0, PCI_CAPABILITY_LIST, 1) & 0xFC : 0;
         // bound: a list longer than the capabilities that fit is a loop
@@ -172,12 +191,19 @@ public final class PciDriverTransport implements DriverTransport
             else if (id == PCI_CAP_ID_VNDR)
             {
                 final int type = (int)cfg.read(device, 0, cap + 3, 1);
-                final int bar = (int)cfg.read(device, 0, cap + 4, 1);
+                final int capBar = (int)cfg.read(device, 0, cap + 4, 1);
                 final long offset = cfg.read(device, 0, cap + 8, 4);
-                if (type >= 1 && type <= 4 && bar < 6 && barLen[bar] != 0 && structures[type - 1] == -1)
+                final long length = cfg.read(device, 0, cap + 12, 4);
+                // vp_modern_map_capability: the structure must lie inside an assigned BAR
+                if (type >= 1 && type <= 4 && capBar < 6 && barLen[capBar] != 0 && structures[type - 1] == -1
+                    && length > 0 && offset + length <= barLen[capBar])
                 {
-                    structures[type - 1] = barGpa[bar] + offset;
-                    structureBar = bar;
+                    structures[type - 1] = barGpa[capBar] + offset;
+                    lengths[type - 1] = length;
+                    if (type - 1 == COMMON)
+                    {
+                        commonBar = capBar;
+                    }
                     if (type - 1 == NOTIFY)
                     {
                         multiplier = (int)cfg.read(device, 0, cap + 16, 4);
@@ -192,17 +218,17 @@ public final class PciDriverTransport implements DriverTransport
                 + structures[COMMON] + ", notify=" + structures[NOTIFY] + ", isr=" + structures[ISR] + ", msix="
                 + msixCap);
         }
-        // one ioremap of the structure BAR, as vp_modern_map_capability maps each structure
-        final long barLinear = space.ioremap(barGpa[structureBar], barLen[structureBar]);
+        // one ioremap per structure, as vp_modern_map_capability does, and one of the common BAR for raw access
         final long[] linear = new long[4];
         for (int i = 0; i < 4; i++)
         {
-            linear[i] = structures[i] == -1 ? -1 : barLinear + (structures[i] - barGpa[structureBar]);
+            linear[i] = structures[i] == -1 ? -1 : space.ioremap(structures[i], lengths[i]);
         }
+        final long barLinear = space.ioremap(barGpa[commonBar], barLen[commonBar]);
         final int vectors = programMsix(vcpu, space, cfg, device, msixCap, barGpa, baseVector);
         final int queues = (int)vcpu.mmioRead(linear[0] + COMMON_NUMQ, 2);
         return new PciDriverTransport(vcpu, pciDevice - VIRTIO_PCI_DEVICE_ID_BASE, barGpa, linear, multiplier,
-            vectors, baseVector, barLinear, barLen[structureBar], queues);
+            vectors, baseVector, barLinear, barLen[commonBar], queues);
     }
 
     private static int programMsix(final Vcpu vcpu, final GuestAddressSpace space, final PciConfigPorts cfg,
@@ -211,7 +237,12 @@ public final class PciDriverTransport implements DriverTransport
         final int control = (int)cfg.read(device, 0, msixCap + 2, 2);
         final int vectors = (control & 0x7FF) + 1;
         final long tableReg = cfg.read(device, 0, msixCap + 4, 4);
-        final long table = space.ioremap(barGpa[(int)tableReg & 0x7] + (tableReg & ~0x7L),
+        final int bir = (int)tableReg & 0x7;
+        if (bir > 5 || barGpa[bir] == 0)
+        {
+            throw new IllegalStateException("msi-x table in no assigned bar: bir=" + bir);
+        }
+        final long table = space.ioremap(barGpa[bir] + (tableReg & ~0x7L),
             (long)vectors * MSIX_ENTRY_SIZE);
         final MsiMessage first = MsiMessage.of(0, baseVector);
         // bound: the table size the capability declares, at most 2048
@@ -398,23 +429,10 @@ public final class PciDriverTransport implements DriverTransport
     @Override
     public RawRegisters raw()
     {
-        return new RawRegisters()
-        {
-            @Override
-            public long read(final long offset, final int size)
-            {
-                return vcpu.mmioRead(barLinear + offset, size);
-            }
-
-            @Override
-            public void write(final long offset, final int size, final long value)
-            {
-                vcpu.mmioWrite(barLinear + offset, size, value);
-            }
-        };
+        return raw;
     }
 
-    /** @return the size of the structure BAR that {@link #raw()} reaches. */
+    /** @return the size of the BAR holding the common configuration, which {@link #raw()} reaches. */
     public long rawSize()
     {
         return barSize;

@@ -30,8 +30,8 @@ import io.jvirtio.bus.vm.Vm;
  * QEMU CVE-2020-13754 and cloud-hypervisor odd-size-write lessons). Entries start masked.
  * <p>
  * Thread safety: the table and the capability hooks run on vCPU threads, serialised on this object (lock order:
- * the function's lock, then this one); {@link #eventFd} and {@link #gsi} from any thread; device code signals the
- * eventfds from any thread without locking.
+ * the function's lock, then this one); {@link #enabled}, {@link #eventFd} and {@link #gsi} from any thread without
+ * locking, so device code can check and signal on its data path.
  */
 public final class MsixCapability implements UserspaceDevice, PciCapabilityHook, AutoCloseable
 {
@@ -72,7 +72,7 @@ public final class MsixCapability implements UserspaceDevice, PciCapabilityHook,
     private final EventFd[] eventFds;
     private final int[] gsis;
     private final boolean[] routed;
-    private int control;
+    private volatile int control;
 
     /**
      * Adds the capability to {@code function} and declares the 64-bit BAR {@code barIndex} holding table and PBA.
@@ -146,8 +146,8 @@ public final class MsixCapability implements UserspaceDevice, PciCapabilityHook,
         return gsis[vector];
     }
 
-    /** @return true while MSI-X is enabled in message control. */
-    public synchronized boolean enabled()
+    /** @return true while MSI-X is enabled in message control; lock-free, for the interrupt path. */
+    public boolean enabled()
     {
         return (control & CONTROL_ENABLE) != 0;
     }
