@@ -21,7 +21,8 @@ import io.jvirtio.bus.vm.Vm;
  * <p>
  * Thread safety: build methods on one thread before the function is added to a bridge; {@link #readConfig} and
  * {@link #writeConfig} on vCPU threads, serialised on this object; {@link #config} and {@link #putConfig} on any
- * thread (capability hooks call them under the same lock).
+ * thread (capability hooks call them under the same lock); {@link #command()} and {@link #setInterruptStatus} on any
+ * thread without locking.
  */
 public final class PciFunction
 {
@@ -46,6 +47,8 @@ public final class PciFunction
     private int nextCapOffset = PciHeader.CAPABILITIES_START;
 
     private Vm vm;
+    private volatile int command;
+    private volatile boolean interruptStatus;
 
     /**
      * @param identity the read-only identity fields.
@@ -232,7 +235,33 @@ public final class PciFunction
         {
             capHook[cap].beforeRead(this, offset - capStart[cap], size);
         }
-        return config(offset, size);
+        final long value = config(offset, size);
+        if (interruptStatus && offset <= PciHeader.STATUS && offset + size > PciHeader.STATUS)
+        {
+            return value | (long)PciHeader.STATUS_INTERRUPT << (8 * (PciHeader.STATUS - offset));
+        }
+        return value;
+    }
+
+    /**
+     * The command register as last written, without taking the configuration lock, for interrupt paths that must
+     * honour {@link PciHeader#COMMAND_INTX_DISABLE} or {@link PciHeader#COMMAND_BUS_MASTER}.
+     *
+     * @return the command register.
+     */
+    public int command()
+    {
+        return command;
+    }
+
+    /**
+     * Sets the status register's interrupt bit (bit 3, "the function's INTx is asserted"), lock-free.
+     *
+     * @param asserted the device's INTx state.
+     */
+    public void setInterruptStatus(final boolean asserted)
+    {
+        interruptStatus = asserted;
     }
 
     /**
@@ -264,6 +293,10 @@ public final class PciFunction
         if (readOnlyTouched)
         {
             counters.increment(PciCounter.READ_ONLY_WRITE);
+        }
+        if (offset < PciHeader.COMMAND + 2 && offset + size > PciHeader.COMMAND)
+        {
+            command = (int)config(PciHeader.COMMAND, 2);
         }
         if (offset < PciHeader.COMMAND + 2 && offset + size > PciHeader.COMMAND
             || offset < PciHeader.barOffset(PciHeader.BAR_COUNT) && offset + size > PciHeader.BAR0)

@@ -1,8 +1,11 @@
 package io.jvirtio.virtio.transport.pci;
 
 import io.jvirtio.bus.event.EventFd;
+import io.jvirtio.bus.event.EventFdClosedException;
+import io.jvirtio.bus.event.EventFdWaiter;
 import io.jvirtio.bus.event.EventFds;
 import io.jvirtio.bus.kvm.KvmIoEventFd;
+import io.jvirtio.bus.kvm.KvmIrqFd;
 import io.jvirtio.bus.pci.MsixCapability;
 import io.jvirtio.bus.pci.PciBarListener;
 import io.jvirtio.bus.pci.PciFunction;
@@ -45,8 +48,10 @@ import java.util.concurrent.atomic.AtomicLongArray;
  * Interrupts: with MSI-X enabled, a queue's or the config's vector is signalled through its eventfd, which an irqfd
  * turns into the MSI (and which collects while masked, see {@link MsixCapability}); NO_VECTOR means no interrupt
  * (§4.1.5.1.2). ISR bit 1 is set before every config notification; with MSI-X disabled, ISR bit 0 is set for a queue
- * notification. This transport has no INTx line: with MSI-X disabled the driver learns of interrupts only by reading
- * the ISR.
+ * notification and, if {@link #connectIntx} gave the function a line and the command register does not disable
+ * INTx, INTA# is asserted through a resample irqfd (level-triggered, as QEMU wires INTx with KVM): the status
+ * register's interrupt bit mirrors it, reading the ISR de-asserts it, and if the guest EOIs without reading the ISR
+ * the resample re-asserts it (§4.1.4.5, checklist 3.8).
  * <p>
  * Thread safety: register accesses on vCPU threads (the shared state is serialised by {@link TransportCore});
  * {@link VirtioInterrupt} methods on any thread without locks or allocation; lock order is the PCI function's lock,
@@ -116,6 +121,9 @@ public final class VirtioPciTransport implements AutoCloseable
     private volatile int driverFeatureSelect;
     private volatile int queueSelect;
     private volatile long notifyBase = -1;
+    private volatile EventFd intx;
+    private EventFd intxResample;
+    private int intxGsi = -1;
     @SuppressWarnings("unused") // accessed through ISR
     private volatile int isr;
 
@@ -219,6 +227,27 @@ public final class VirtioPciTransport implements AutoCloseable
         return pciCfgCapOffset;
     }
 
+    /**
+     * Gives the function INTA#, routed to {@code gsi} (an IOAPIC pin, as firmware routes PCI interrupts and writes
+     * the interrupt line register). Build time: before the function is added to a bridge.
+     *
+     * @param gsi the GSI of the line, below the IOAPIC's pin count.
+     */
+    public void connectIntx(final int gsi)
+    {
+        if (intx != null)
+        {
+            throw new IllegalStateException("intx already connected: gsi=" + intxGsi);
+        }
+        intx = EventFds.jvm();
+        intxResample = EventFds.jvm();
+        vm.irqfd(KvmIrqFd.resample(intx, gsi, intxResample));
+        intxResample.addWaiter(new IntxResample());
+        intxGsi = gsi;
+        function.putConfig(PciHeader.INTERRUPT_PIN, 1, 1);
+        function.putConfig(PciHeader.INTERRUPT_LINE, 1, gsi);
+    }
+
     /** @return the value of a transport-register counter. */
     public long count(final VirtioPciCounter counter)
     {
@@ -240,6 +269,12 @@ public final class VirtioPciTransport implements AutoCloseable
     public void close()
     {
         core.reset();
+        if (intx != null)
+        {
+            vm.irqfd(KvmIrqFd.resample(intx, intxGsi, intxResample).deassigning());
+            intx.close();
+            intxResample.close();
+        }
         msix.close();
         for (final EventFd kick : kicks)
         {
@@ -260,8 +295,10 @@ public final class VirtioPciTransport implements AutoCloseable
         }
         if (offset == ISR_OFFSET && size == 1)
         {
-            // §4.1.4.5: reading the ISR clears it
-            return (int)ISR.getAndSet(this, 0);
+            // §4.1.4.5: reading the ISR clears it and de-asserts INTx
+            final int bits = (int)ISR.getAndSet(this, 0);
+            function.setInterruptStatus(false);
+            return bits;
         }
         if (offset >= ISR_OFFSET && offset < DEVICE_CFG_OFFSET)
         {
@@ -650,6 +687,40 @@ public final class VirtioPciTransport implements AutoCloseable
             driverFeatureSelect = 0;
             queueSelect = 0;
             ISR.setVolatile(VirtioPciTransport.this, 0);
+            function.setInterruptStatus(false);
+        }
+    }
+
+    /** Asserts INTA# unless there is no line or the command register disables INTx. */
+    private void assertIntx()
+    {
+        final EventFd line = intx;
+        if (line != null && (function.command() & PciHeader.COMMAND_INTX_DISABLE) == 0)
+        {
+            function.setInterruptStatus(true);
+            line.signal();
+        }
+    }
+
+    /** The guest EOIed the level interrupt: re-assert if it left ISR bits unread (irqfd resample). */
+    private final class IntxResample implements EventFdWaiter
+    {
+        @Override
+        public void onSignal(final EventFd eventFd)
+        {
+            try
+            {
+                eventFd.tryRead();
+            }
+            catch (final EventFdClosedException e)
+            {
+                // closed with the transport: nothing to re-assert
+                return;
+            }
+            if ((int)ISR.getVolatile(VirtioPciTransport.this) != 0 && !msix.enabled())
+            {
+                assertIntx();
+            }
         }
     }
 
@@ -662,6 +733,7 @@ public final class VirtioPciTransport implements AutoCloseable
             if (!msix.enabled())
             {
                 ISR.getAndBitwiseOr(VirtioPciTransport.this, ISR_QUEUE);
+                assertIntx();
                 return;
             }
             if (queueIndex < 0 || queueIndex >= queueCount)
@@ -680,8 +752,13 @@ public final class VirtioPciTransport implements AutoCloseable
         {
             // §4.1.4.5.1: ISR bit 1 is set before a config notification, with or without MSI-X
             ISR.getAndBitwiseOr(VirtioPciTransport.this, ISR_CONFIG);
+            if (!msix.enabled())
+            {
+                assertIntx();
+                return;
+            }
             final int vector = configVector;
-            if (msix.enabled() && vector != CommonCfgLayout.VIRTIO_MSI_NO_VECTOR)
+            if (vector != CommonCfgLayout.VIRTIO_MSI_NO_VECTOR)
             {
                 msix.eventFd(vector).signal();
             }

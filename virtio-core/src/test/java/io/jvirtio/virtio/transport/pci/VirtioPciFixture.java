@@ -36,6 +36,16 @@ final class VirtioPciFixture implements AutoCloseable
 
     VirtioPciFixture()
     {
+        this(-1);
+    }
+
+    /** @param intxGsi the GSI to give the function INTA# on, or -1 for none. */
+    VirtioPciFixture(final int intxGsi)
+    {
+        if (intxGsi >= 0)
+        {
+            transport.connectIntx(intxGsi);
+        }
         bridge.add(SLOT, 0, transport.function());
         driver = PciDriverTransport.probe(vcpu, vm.guestAddressSpace(), SLOT, WINDOW_BASE, WINDOW_SIZE, BASE_VECTOR);
         raw = driver.raw();
