@@ -1,10 +1,10 @@
 package io.jvirtio.virtio.driver;
 
 /**
- * The transport-specific half of a guest driver: how {@code VirtioDriver} reaches the common configuration of a
- * device. virtio-mmio ({@code MmioDriverTransport}) and virtio-pci each implement it; every
+ * The transport-specific half of a guest driver: how {@link VirtioDriver} reaches the common configuration of a
+ * device. virtio-mmio ({@link MmioDriverTransport}) and virtio-pci each implement it; every
  * method is a register access through a vCPU (an exit), and none checks what the device answers beyond what the
- * method documents: that is {@code VirtioDriver}'s job.
+ * method documents: that is {@link VirtioDriver}'s job.
  * <p>
  * Thread safety: the vCPU thread that plays the driver; not thread-safe.
  */

@@ -209,6 +209,12 @@ public final class LoopbackDevice implements VirtioDevice
         return activatedFeatures;
     }
 
+    /** @return the context of the current activation, or null when not active. */
+    public DeviceContext context()
+    {
+        return context;
+    }
+
     /** @return the current worker, or null when not active. */
     public DeviceWorker worker()
     {

@@ -11,6 +11,7 @@ import io.jvirtio.virtio.queue.SplitQueueConfig;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 
 import static io.jvirtio.virtio.DeviceStatus.ACKNOWLEDGE;
@@ -33,6 +34,7 @@ class TransportCoreTest
     private final AtomicInteger configInterrupts = new AtomicInteger();
     private final AtomicInteger assigned = new AtomicInteger();
     private final AtomicInteger transportResets = new AtomicInteger();
+    private final AtomicBoolean failAssign = new AtomicBoolean();
     private final EventFd kick = EventFds.jvm();
     private final TransportCore core = new TransportCore(device, memory, new VirtioInterrupt()
     {
@@ -52,6 +54,10 @@ class TransportCoreTest
         public EventFd assignKick(final int queueIndex)
         {
             assigned.incrementAndGet();
+            if (failAssign.get())
+            {
+                throw new IllegalStateException("ioeventfd refused: queue=" + queueIndex);
+            }
             return kick;
         }
 
@@ -244,6 +250,33 @@ class TransportCoreTest
         assertEquals(1, configInterrupts.get());
         device.fail("again");
         assertEquals(1, configInterrupts.get(), "one notification per error state");
+    }
+
+    @Test
+    void shouldSetNeedsResetWhenActivationFails()
+    {
+        failAssign.set(true);
+        negotiate(VERSION_1);
+        setUpQueue0();
+        core.writeStatus(ACKNOWLEDGE | DRIVER | FEATURES_OK | DRIVER_OK);
+        assertEquals(DeviceStatus.DEVICE_NEEDS_RESET, core.status() & DeviceStatus.DEVICE_NEEDS_RESET);
+        assertFalse(core.isActivated());
+        assertEquals(0, device.activations());
+        assertEquals(1, count(TransportCounter.ACTIVATION_FAILED));
+        assertEquals(1, configInterrupts.get());
+        core.writeStatus(0);
+        assertEquals(0, core.status());
+    }
+
+    @Test
+    void shouldRefuseToAdvanceWhileNeedsResetIsSet()
+    {
+        core.writeStatus(ACKNOWLEDGE);
+        device.fail("broken");
+        core.writeStatus(ACKNOWLEDGE | DRIVER | DeviceStatus.DEVICE_NEEDS_RESET);
+        assertEquals(ACKNOWLEDGE | DeviceStatus.DEVICE_NEEDS_RESET, core.status());
+        assertEquals(1, count(TransportCounter.STATUS_WRITE_WHILE_NEEDS_RESET));
+        assertEquals(0, count(TransportCounter.STATUS_NEEDS_RESET_WRITTEN), "writing back the read value is fine");
     }
 
     @Test
