@@ -83,13 +83,20 @@ public final class PciDriverTransport implements DriverTransport
     private final long barSize;
     private final int[] notifyOff;
     private final RawRegisters raw;
+    private final PciConfigPorts cfg;
+    private final int pciDevice;
+    private final int msixCap;
     private boolean configVectorMapped;
+    private boolean msixEnabled = true;
 
-    private PciDriverTransport(final Vcpu vcpu, final int deviceId, final long[] barGpa, final long[] structures,
-        final int notifyOffMultiplier, final int msixVectors, final int baseVector, final long barLinear,
-        final long barSize, final int queues)
+    private PciDriverTransport(final Vcpu vcpu, final PciConfigPorts cfg, final int pciDevice, final int msixCap,
+        final int deviceId, final long[] barGpa, final long[] structures, final int notifyOffMultiplier,
+        final int msixVectors, final int baseVector, final long barLinear, final long barSize, final int queues)
     {
         this.vcpu = vcpu;
+        this.cfg = cfg;
+        this.pciDevice = pciDevice;
+        this.msixCap = msixCap;
         this.deviceId = deviceId;
         this.barGpa = barGpa;
         this.common = structures[COMMON];
@@ -227,8 +234,8 @@ public final class PciDriverTransport implements DriverTransport
         final long barLinear = space.ioremap(barGpa[commonBar], barLen[commonBar]);
         final int vectors = programMsix(vcpu, space, cfg, device, msixCap, barGpa, baseVector);
         final int queues = (int)vcpu.mmioRead(linear[0] + COMMON_NUMQ, 2);
-        return new PciDriverTransport(vcpu, pciDevice - VIRTIO_PCI_DEVICE_ID_BASE, barGpa, linear, multiplier,
-            vectors, baseVector, barLinear, barLen[commonBar], queues);
+        return new PciDriverTransport(vcpu, cfg, device, msixCap, pciDevice - VIRTIO_PCI_DEVICE_ID_BASE, barGpa,
+            linear, multiplier, vectors, baseVector, barLinear, barLen[commonBar], queues);
     }
 
     private static int programMsix(final Vcpu vcpu, final GuestAddressSpace space, final PciConfigPorts cfg,
@@ -419,11 +426,28 @@ public final class PciDriverTransport implements DriverTransport
         return (int)vcpu.mmioRead(common + COMMON_CFGGENERATION, 1);
     }
 
+    /**
+     * Reads the ISR, which returns the causes and clears them (§4.1.4.5). With MSI-X on, a queue's interrupt does
+     * not set ISR bit 0 (the vector itself says which queue), and this interface carries no vector, so every
+     * interrupt also reports {@link #INTERRUPT_USED_BUFFER} then: a driver that finds nothing new in its used rings
+     * has lost nothing. Configuration changes always set ISR bit 1.
+     */
     @Override
     public int acknowledgeInterrupt()
     {
-        // §4.1.4.5: one byte read returns the causes and clears them
-        return (int)vcpu.mmioRead(isr, 1) & (INTERRUPT_USED_BUFFER | INTERRUPT_CONFIG_CHANGE);
+        final int isrBits = (int)vcpu.mmioRead(isr, 1) & (INTERRUPT_USED_BUFFER | INTERRUPT_CONFIG_CHANGE);
+        return msixEnabled ? isrBits | INTERRUPT_USED_BUFFER : isrBits;
+    }
+
+    /**
+     * Turns MSI-X off in message control, as a driver falling back to INTx does; interrupts then come on the
+     * function's INTx line and the ISR says what they mean.
+     */
+    public void disableMsix()
+    {
+        final long control = cfg.read(pciDevice, 0, msixCap + 2, 2);
+        cfg.write(pciDevice, 0, msixCap + 2, 2, control & ~MSIX_ENABLE);
+        msixEnabled = false;
     }
 
     @Override

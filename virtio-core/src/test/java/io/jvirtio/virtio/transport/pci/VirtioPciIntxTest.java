@@ -21,7 +21,7 @@ class VirtioPciIntxTest
         final VirtioPciFixture f = new VirtioPciFixture(GSI);
         f.vm.irqchip().programPin(GSI, RedirectionEntry.level(VECTOR, 0));
         // the driver falls back from MSI-X to INTx
-        f.cfg.write(VirtioPciFixture.SLOT, 0, f.transport.msix().capabilityOffset() + 2, 2, 0);
+        f.driver.disableMsix();
         return f;
     }
 
