@@ -15,13 +15,11 @@ import io.jvirtio.bus.vm.UserspaceDevice;
 import io.jvirtio.bus.vm.Vm;
 import io.jvirtio.virtio.VirtioDevice;
 import io.jvirtio.virtio.VirtioInterrupt;
-import io.jvirtio.virtio.transport.QueueArea;
 import io.jvirtio.virtio.transport.TransportBinding;
 import io.jvirtio.virtio.transport.TransportCore;
 
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
-import java.util.concurrent.atomic.AtomicIntegerArray;
 import java.util.concurrent.atomic.AtomicLongArray;
 
 /**
@@ -113,13 +111,9 @@ public final class VirtioPciTransport implements AutoCloseable
     private final boolean[] armed;
     private final boolean[] assigned;
     private final Object kickLock = new Object();
-    private final AtomicIntegerArray queueVector;
+    private final CommonCfg commonCfg;
     private final AtomicLongArray counters = new AtomicLongArray(VirtioPciCounter.values().length);
     private final int pciCfgCapOffset;
-    private volatile int configVector = CommonCfgLayout.VIRTIO_MSI_NO_VECTOR;
-    private volatile int deviceFeatureSelect;
-    private volatile int driverFeatureSelect;
-    private volatile int queueSelect;
     private volatile long notifyBase = -1;
     private volatile EventFd intx;
     private EventFd intxResample;
@@ -146,11 +140,9 @@ public final class VirtioPciTransport implements AutoCloseable
         this.kicks = new EventFd[queueCount];
         this.armed = new boolean[queueCount];
         this.assigned = new boolean[queueCount];
-        this.queueVector = new AtomicIntegerArray(queueCount);
         for (int i = 0; i < queueCount; i++)
         {
             kicks[i] = EventFds.jvm();
-            queueVector.set(i, CommonCfgLayout.VIRTIO_MSI_NO_VECTOR);
         }
         this.function = new PciFunction(new PciIdentity(VIRTIO_PCI_VENDOR_ID,
             VIRTIO_PCI_DEVICE_ID_BASE + device.deviceId(), VIRTIO_PCI_REVISION, classCode(device.deviceId()),
@@ -177,6 +169,7 @@ public final class VirtioPciTransport implements AutoCloseable
         function.setWritable(pciCfgCapOffset + VirtioPciCapLayout.PCI_CFG_DATA, 4, 0xFFFF_FFFFL);
         this.msix = new MsixCapability(vm, function, MSIX_BAR, queueCount + 1);
         this.core = new TransportCore(device, vm.memory(), new Interrupt(), new Binding());
+        this.commonCfg = new CommonCfg(this, core, msix.vectors());
     }
 
     private static int classCode(final int deviceId)
@@ -291,7 +284,7 @@ public final class VirtioPciTransport implements AutoCloseable
     {
         if (offset >= COMMON_CFG_OFFSET && offset < COMMON_CFG_OFFSET + CommonCfgLayout.LENGTH)
         {
-            return readCommon((int)offset - COMMON_CFG_OFFSET, size);
+            return commonCfg.read((int)offset - COMMON_CFG_OFFSET, size);
         }
         if (offset == ISR_OFFSET && size == 1)
         {
@@ -323,7 +316,7 @@ public final class VirtioPciTransport implements AutoCloseable
     {
         if (offset >= COMMON_CFG_OFFSET && offset < COMMON_CFG_OFFSET + CommonCfgLayout.LENGTH)
         {
-            writeCommon((int)offset - COMMON_CFG_OFFSET, size, value);
+            commonCfg.write((int)offset - COMMON_CFG_OFFSET, size, value);
         }
         else if (offset >= ISR_OFFSET && offset < DEVICE_CFG_OFFSET)
         {
@@ -371,209 +364,6 @@ public final class VirtioPciTransport implements AutoCloseable
     private static long allOnes(final int size)
     {
         return size >= 8 ? -1L : (1L << (8 * size)) - 1;
-    }
-
-    private static int fieldWidth(final int offset)
-    {
-        switch (offset)
-        {
-            case CommonCfgLayout.DEVICE_FEATURE_SELECT:
-            case CommonCfgLayout.DEVICE_FEATURE:
-            case CommonCfgLayout.DRIVER_FEATURE_SELECT:
-            case CommonCfgLayout.DRIVER_FEATURE:
-            case CommonCfgLayout.QUEUE_DESC:
-            case CommonCfgLayout.QUEUE_DESC + 4:
-            case CommonCfgLayout.QUEUE_DRIVER:
-            case CommonCfgLayout.QUEUE_DRIVER + 4:
-            case CommonCfgLayout.QUEUE_DEVICE:
-            case CommonCfgLayout.QUEUE_DEVICE + 4:
-                return 4;
-            case CommonCfgLayout.CONFIG_MSIX_VECTOR:
-            case CommonCfgLayout.NUM_QUEUES:
-            case CommonCfgLayout.QUEUE_SELECT:
-            case CommonCfgLayout.QUEUE_SIZE:
-            case CommonCfgLayout.QUEUE_MSIX_VECTOR:
-            case CommonCfgLayout.QUEUE_ENABLE:
-            case CommonCfgLayout.QUEUE_NOTIFY_OFF:
-                return 2;
-            case CommonCfgLayout.DEVICE_STATUS:
-            case CommonCfgLayout.CONFIG_GENERATION:
-                return 1;
-            default:
-                return 0;
-        }
-    }
-
-    private long readCommon(final int offset, final int size)
-    {
-        if (fieldWidth(offset) != size)
-        {
-            // §4.1.3.1: the driver accesses each field with its natural width; 64-bit fields as two halves
-            increment(VirtioPciCounter.COMMON_CFG_ACCESS_INVALID);
-            return allOnes(size);
-        }
-        final int q = queueSelect;
-        switch (offset)
-        {
-            case CommonCfgLayout.DEVICE_FEATURE_SELECT:
-                return deviceFeatureSelect & 0xFFFF_FFFFL;
-            case CommonCfgLayout.DEVICE_FEATURE:
-                return core.deviceFeatures(deviceFeatureSelect) & 0xFFFF_FFFFL;
-            case CommonCfgLayout.DRIVER_FEATURE_SELECT:
-                return driverFeatureSelect & 0xFFFF_FFFFL;
-            case CommonCfgLayout.DRIVER_FEATURE:
-                return core.driverFeatures(driverFeatureSelect) & 0xFFFF_FFFFL;
-            case CommonCfgLayout.CONFIG_MSIX_VECTOR:
-                return configVector;
-            case CommonCfgLayout.NUM_QUEUES:
-                return queueCount;
-            case CommonCfgLayout.DEVICE_STATUS:
-                return core.status() & 0xFF;
-            case CommonCfgLayout.CONFIG_GENERATION:
-                return core.configGeneration() & 0xFF;
-            case CommonCfgLayout.QUEUE_SELECT:
-                return q;
-            default:
-                return readQueueField(offset, q);
-        }
-    }
-
-    private long readQueueField(final int offset, final int q)
-    {
-        if (!core.isValidQueue(q))
-        {
-            increment(VirtioPciCounter.QUEUE_SELECT_OUT_OF_RANGE);
-            return offset == CommonCfgLayout.QUEUE_MSIX_VECTOR ? CommonCfgLayout.VIRTIO_MSI_NO_VECTOR : 0;
-        }
-        switch (offset)
-        {
-            case CommonCfgLayout.QUEUE_SIZE:
-                return core.queueSize(q);
-            case CommonCfgLayout.QUEUE_MSIX_VECTOR:
-                return queueVector.get(q);
-            case CommonCfgLayout.QUEUE_ENABLE:
-                return core.queueReady(q) ? 1 : 0;
-            case CommonCfgLayout.QUEUE_NOTIFY_OFF:
-                return q;
-            case CommonCfgLayout.QUEUE_DESC:
-            case CommonCfgLayout.QUEUE_DESC + 4:
-                return half(core.queueAddress(q, QueueArea.DESC), offset - CommonCfgLayout.QUEUE_DESC);
-            case CommonCfgLayout.QUEUE_DRIVER:
-            case CommonCfgLayout.QUEUE_DRIVER + 4:
-                return half(core.queueAddress(q, QueueArea.DRIVER), offset - CommonCfgLayout.QUEUE_DRIVER);
-            case CommonCfgLayout.QUEUE_DEVICE:
-            case CommonCfgLayout.QUEUE_DEVICE + 4:
-                return half(core.queueAddress(q, QueueArea.DEVICE), offset - CommonCfgLayout.QUEUE_DEVICE);
-            default:
-                return 0;
-        }
-    }
-
-    private static long half(final long value, final int which)
-    {
-        return which == 0 ? value & 0xFFFF_FFFFL : value >>> 32;
-    }
-
-    private void writeCommon(final int offset, final int size, final long value)
-    {
-        if (fieldWidth(offset) != size)
-        {
-            increment(VirtioPciCounter.COMMON_CFG_ACCESS_INVALID);
-            return;
-        }
-        final int v = (int)value;
-        switch (offset)
-        {
-            case CommonCfgLayout.DEVICE_FEATURE_SELECT:
-                deviceFeatureSelect = v;
-                break;
-            case CommonCfgLayout.DRIVER_FEATURE_SELECT:
-                driverFeatureSelect = v;
-                break;
-            case CommonCfgLayout.DRIVER_FEATURE:
-                core.writeDriverFeatures(driverFeatureSelect, v);
-                break;
-            case CommonCfgLayout.CONFIG_MSIX_VECTOR:
-                configVector = checkedVector(v & 0xFFFF);
-                break;
-            case CommonCfgLayout.DEVICE_STATUS:
-                core.writeStatus(v & 0xFF);
-                break;
-            case CommonCfgLayout.QUEUE_SELECT:
-                queueSelect = v & 0xFFFF;
-                break;
-            case CommonCfgLayout.DEVICE_FEATURE:
-            case CommonCfgLayout.NUM_QUEUES:
-            case CommonCfgLayout.CONFIG_GENERATION:
-            case CommonCfgLayout.QUEUE_NOTIFY_OFF:
-                // read-only fields
-                increment(VirtioPciCounter.COMMON_CFG_ACCESS_INVALID);
-                break;
-            default:
-                writeQueueField(offset, v);
-                break;
-        }
-    }
-
-    private void writeQueueField(final int offset, final int v)
-    {
-        final int q = queueSelect;
-        if (!core.isValidQueue(q))
-        {
-            // CVE-2011-2512 and cloud-hypervisor #7917: the selector is an untrusted index
-            increment(VirtioPciCounter.QUEUE_SELECT_OUT_OF_RANGE);
-            return;
-        }
-        switch (offset)
-        {
-            case CommonCfgLayout.QUEUE_SIZE:
-                core.writeQueueSize(q, v & 0xFFFF);
-                break;
-            case CommonCfgLayout.QUEUE_MSIX_VECTOR:
-                queueVector.set(q, checkedVector(v & 0xFFFF));
-                break;
-            case CommonCfgLayout.QUEUE_ENABLE:
-                if ((v & 0xFFFF) == 0)
-                {
-                    // §4.1.4.3.2: the driver MUST NOT write 0; Firecracker ignores it too
-                    increment(VirtioPciCounter.QUEUE_ENABLE_ZERO_WRITE);
-                }
-                else
-                {
-                    core.writeQueueReady(q, true);
-                }
-                break;
-            case CommonCfgLayout.QUEUE_DESC:
-            case CommonCfgLayout.QUEUE_DESC + 4:
-                core.writeQueueAddress(q, QueueArea.DESC, offset != CommonCfgLayout.QUEUE_DESC, v);
-                break;
-            case CommonCfgLayout.QUEUE_DRIVER:
-            case CommonCfgLayout.QUEUE_DRIVER + 4:
-                core.writeQueueAddress(q, QueueArea.DRIVER, offset != CommonCfgLayout.QUEUE_DRIVER, v);
-                break;
-            case CommonCfgLayout.QUEUE_DEVICE:
-            case CommonCfgLayout.QUEUE_DEVICE + 4:
-                core.writeQueueAddress(q, QueueArea.DEVICE, offset != CommonCfgLayout.QUEUE_DEVICE, v);
-                break;
-            default:
-                increment(VirtioPciCounter.COMMON_CFG_ACCESS_INVALID);
-                break;
-        }
-    }
-
-    /** §4.1.5.1.2: a vector the device cannot map reads back NO_VECTOR; validated at write time. */
-    private int checkedVector(final int vector)
-    {
-        if (vector == CommonCfgLayout.VIRTIO_MSI_NO_VECTOR)
-        {
-            return vector;
-        }
-        if (vector >= msix.vectors())
-        {
-            increment(VirtioPciCounter.MSIX_VECTOR_OUT_OF_RANGE);
-            return CommonCfgLayout.VIRTIO_MSI_NO_VECTOR;
-        }
-        return vector;
     }
 
     // ---------------------------------------------------------------------------------------------- kicks
@@ -679,13 +469,9 @@ public final class VirtioPciTransport implements AutoCloseable
                     armed[q] = false;
                     // a kick left from the last activation must not wake the next one's worker
                     kicks[q].tryRead();
-                    queueVector.set(q, CommonCfgLayout.VIRTIO_MSI_NO_VECTOR);
                 }
             }
-            configVector = CommonCfgLayout.VIRTIO_MSI_NO_VECTOR;
-            deviceFeatureSelect = 0;
-            driverFeatureSelect = 0;
-            queueSelect = 0;
+            commonCfg.reset();
             ISR.setVolatile(VirtioPciTransport.this, 0);
             function.setInterruptStatus(false);
         }
@@ -740,7 +526,7 @@ public final class VirtioPciTransport implements AutoCloseable
             {
                 return;
             }
-            final int vector = queueVector.get(queueIndex);
+            final int vector = commonCfg.queueVector(queueIndex);
             if (vector != CommonCfgLayout.VIRTIO_MSI_NO_VECTOR)
             {
                 msix.eventFd(vector).signal();
@@ -757,7 +543,7 @@ public final class VirtioPciTransport implements AutoCloseable
                 assertIntx();
                 return;
             }
-            final int vector = configVector;
+            final int vector = commonCfg.configVector();
             if (vector != CommonCfgLayout.VIRTIO_MSI_NO_VECTOR)
             {
                 msix.eventFd(vector).signal();
