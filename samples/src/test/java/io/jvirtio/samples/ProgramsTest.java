@@ -111,6 +111,17 @@ class ProgramsTest
     }
 
     @Test
+    void shouldEchoOverVirtioPciWithEveryKickOnTheFastPath()
+    {
+        final Run echo = run("echo", "--frames", "20000", "--json");
+        assertEquals(0, echo.status(), echo.out());
+        final String json = echo.lastLine();
+        assertTrue(json.contains("\"lost\":0,\"duplicated\":0,\"reordered\":0,\"corrupted\":0"), json);
+        assertTrue(json.contains("\"emulated\":0,\"pio\":0"), "notify_off_multiplier gives each queue a fast kick: "
+            + json);
+    }
+
+    @Test
     void shouldRunBusBench()
     {
         final Run bench = run("bus-bench", "--runs", "1", "--lookups", "1000", "--round-trips", "200", "--json");

@@ -1,15 +1,18 @@
 package io.jvirtio.virtio.machine;
 
 import io.jvirtio.bus.irq.RedirectionEntry;
+import io.jvirtio.bus.pci.PciHostBridge;
 import io.jvirtio.bus.vm.SimulatedVm;
 import io.jvirtio.bus.vm.Vcpu;
 import io.jvirtio.bus.vm.VmConfig;
 import io.jvirtio.virtio.VirtioDevice;
 import io.jvirtio.virtio.driver.DriverTransport;
 import io.jvirtio.virtio.driver.MmioDriverTransport;
+import io.jvirtio.virtio.driver.PciDriverTransport;
 import io.jvirtio.virtio.driver.VirtioDriver;
 import io.jvirtio.virtio.transport.mmio.MmioNotifyMode;
 import io.jvirtio.virtio.transport.mmio.VirtioMmioTransport;
+import io.jvirtio.virtio.transport.pci.VirtioPciTransport;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -44,11 +47,23 @@ public final class VirtioMachine implements AutoCloseable
     public static final int FIRST_MMIO_GSI = 5;
     /** The interrupt vector of the first virtio-mmio device's line. */
     public static final int FIRST_MMIO_VECTOR = 0x30;
+    /** The PCI host bridge's ECAM window. */
+    public static final long PCI_ECAM_BASE = 0xE000_0000L;
+    /** The PCI MMIO window BARs are placed in; device {@code i} gets the slice at {@code i * PCI_SLICE}. */
+    public static final long PCI_WINDOW_BASE = 0xC000_0000L;
+    /** Bytes of the PCI window per device. */
+    public static final long PCI_SLICE = 16L << 20;
+    /** Devices the PCI window has slices for. */
+    public static final int PCI_DEVICES = 16;
+    /** MSI-X vector of the first PCI device's entry 0; device {@code i} starts at {@code + 16 * i}. */
+    public static final int FIRST_PCI_VECTOR = 0x40;
 
     private final SimulatedVm vm;
     private final List<AttachedDevice> devices = new ArrayList<>();
     private final List<AutoCloseable> transports = new ArrayList<>();
     private int mmioDevices;
+    private int pciDevices;
+    private PciHostBridge pciBridge;
 
     private VirtioMachine(final SimulatedVm vm)
     {
@@ -87,7 +102,7 @@ public final class VirtioMachine implements AutoCloseable
         {
             case MMIO_WILDCARD, MMIO_DATAMATCH -> attachMmio(device,
                 kind == TransportKind.MMIO_WILDCARD ? MmioNotifyMode.WILDCARD : MmioNotifyMode.DATAMATCH);
-            case PCI -> throw new UnsupportedOperationException("virtio-pci is attached by the pci transport");
+            case PCI -> attachPci(device);
         };
         final VirtioDriver driver = new VirtioDriver(driverTransport, vm.vcpu(0), vm.guestAddressSpace(),
             vm.memory());
@@ -108,6 +123,27 @@ public final class VirtioMachine implements AutoCloseable
         return MmioDriverTransport.probe(vm.vcpu(0), vm.guestAddressSpace(), base, transport.windowLength());
     }
 
+    private DriverTransport attachPci(final VirtioDevice device)
+    {
+        if (pciDevices == PCI_DEVICES)
+        {
+            throw new IllegalStateException("the PCI window is full: devices=" + PCI_DEVICES);
+        }
+        if (pciBridge == null)
+        {
+            pciBridge = new PciHostBridge(vm, PCI_ECAM_BASE, PCI_WINDOW_BASE, PCI_SLICE * PCI_DEVICES);
+            transports.add(pciBridge);
+        }
+        final int index = pciDevices++;
+        final int slot = index + 1;
+        final VirtioPciTransport transport = new VirtioPciTransport(vm, device);
+        transports.add(transport);
+        pciBridge.add(slot, 0, transport.function());
+        // the guest's enumeration places this function's BARs in its own slice of the window
+        return PciDriverTransport.probe(vm.vcpu(0), vm.guestAddressSpace(), slot,
+            PCI_WINDOW_BASE + index * PCI_SLICE, PCI_SLICE, FIRST_PCI_VECTOR + 16 * index);
+    }
+
     /** @return the devices attached so far, in order. */
     public List<AttachedDevice> devices()
     {
@@ -122,11 +158,12 @@ public final class VirtioMachine implements AutoCloseable
         {
             attached.device().reset();
         }
-        for (final AutoCloseable transport : transports)
+        // in reverse: each device's transport before the bridge it sits on
+        for (int i = transports.size() - 1; i >= 0; i--)
         {
             try
             {
-                transport.close();
+                transports.get(i).close();
             }
             catch (final Exception ex)
             {
