@@ -11,6 +11,7 @@ import io.jvirtio.bus.memory.GuestMemory;
 import io.jvirtio.bus.vm.VmConfig;
 import io.jvirtio.samples.bench.ThreadAllocations;
 import io.jvirtio.samples.cli.Json;
+import io.jvirtio.samples.cli.TransportOption;
 import io.jvirtio.virtio.VirtioFeatures;
 import io.jvirtio.virtio.driver.VirtioDriver;
 import io.jvirtio.virtio.machine.AttachedDevice;
@@ -102,17 +103,6 @@ public final class BlockSample implements Callable<Integer>
         return new CommandLine.ParameterException(spec.commandLine(), message);
     }
 
-    private TransportKind transportKind()
-    {
-        return switch (transport)
-        {
-            case "pci" -> TransportKind.PCI;
-            case "mmio" -> TransportKind.MMIO_WILDCARD;
-            case "mmio-datamatch" -> TransportKind.MMIO_DATAMATCH;
-            default -> throw bad("--transport must be pci, mmio or mmio-datamatch, not '" + transport + "'");
-        };
-    }
-
     @Override
     public Integer call() throws IOException, InterruptedException
     {
@@ -131,7 +121,7 @@ public final class BlockSample implements Callable<Integer>
         {
             throw bad("--iodepth must be 1 to 128, --size-mib and --requests positive, --seconds not negative");
         }
-        final TransportKind kind = transportKind();
+        final TransportKind kind = TransportOption.parse(spec.commandLine(), transport);
         final long sectors = (long)sizeMib << 20 >> 9;
         final BlockBackend backend = openBackend(sectors);
         final long blocks = backend.capacity() * SECTOR / blockSize;

@@ -16,6 +16,7 @@ import io.jvirtio.net.backend.EchoBackend;
 import io.jvirtio.net.driver.NetQueuePairDriver;
 import io.jvirtio.samples.bench.ThreadAllocations;
 import io.jvirtio.samples.cli.Json;
+import io.jvirtio.samples.cli.TransportOption;
 import io.jvirtio.virtio.VirtioFeatures;
 import io.jvirtio.virtio.driver.VirtioDriver;
 import io.jvirtio.virtio.machine.TransportKind;
@@ -112,17 +113,6 @@ public final class EchoSample implements Callable<Integer>
         };
     }
 
-    private TransportKind transportKind()
-    {
-        return switch (transport)
-        {
-            case "pci" -> TransportKind.PCI;
-            case "mmio" -> TransportKind.MMIO_WILDCARD;
-            case "mmio-datamatch" -> TransportKind.MMIO_DATAMATCH;
-            default -> throw bad("--transport must be pci, mmio or mmio-datamatch, not '" + transport + "'");
-        };
-    }
-
     /** Fills the frame with its sequence number: MACs, EtherType, the sequence, then bytes derived from it. */
     private static void buildFrame(final MemorySegment frame, final int length, final long sequence)
     {
@@ -160,7 +150,7 @@ public final class EchoSample implements Callable<Integer>
         {
             throw bad("--frames must be positive, --size 60 to 1514, --queue-pairs 1 to 8");
         }
-        final TransportKind kind = transportKind();
+        final TransportKind kind = TransportOption.parse(spec.commandLine(), transport);
         final NetDevice device = new NetDevice(NetConfig.defaults().withQueuePairs(queuePairs), EchoBackend.plain(),
             idleStrategy());
         try (VirtioMachine machine = VirtioMachine.create(VmConfig.defaults().withMemoryBytes(128L << 20));

@@ -361,17 +361,7 @@ public final class KvmVm implements Vm
     public UserspaceDevices.Registration registerMmio(final long base, final long length,
         final UserspaceDevice device)
     {
-        // bound: one pass over the RAM regions
-        for (final GuestRegion region : memory.regions())
-        {
-            if (length > 0 && Long.compareUnsigned(base, region.lastAddress()) <= 0
-                && Long.compareUnsigned(region.guestBase(), base + length - 1) <= 0)
-            {
-                throw new IllegalArgumentException("mmio range overlaps ram: base=0x" + Long.toHexString(base)
-                    + ", length=" + length + ", region=" + region);
-            }
-        }
-        return mmio.register(base, length, device);
+        return mmio.registerMmio(memory, base, length, device);
     }
 
     /**
@@ -382,12 +372,7 @@ public final class KvmVm implements Vm
     @Override
     public UserspaceDevices.Registration registerPio(final int port, final int length, final UserspaceDevice device)
     {
-        if (port < 0 || length <= 0 || port + length > 0x10000)
-        {
-            throw new IllegalArgumentException("port range outside 0-0xffff: port=0x" + Integer.toHexString(port)
-                + ", length=" + length);
-        }
-        return pio.register(port, length, device);
+        return pio.registerPorts(port, length, device);
     }
 
     @Override

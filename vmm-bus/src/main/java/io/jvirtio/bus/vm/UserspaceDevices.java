@@ -1,5 +1,8 @@
 package io.jvirtio.bus.vm;
 
+import io.jvirtio.bus.memory.GuestMemory;
+import io.jvirtio.bus.memory.GuestRegion;
+
 import java.util.Arrays;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -88,6 +91,48 @@ public final class UserspaceDevices
         System.arraycopy(old, insert, next, insert + 1, old.length - insert);
         entries = next;
         return () -> remove(added);
+    }
+
+    /**
+     * Adds an MMIO range, refusing one that overlaps guest RAM (an access there never exits).
+     *
+     * @param ram    the VM's RAM.
+     * @param base   first guest-physical address.
+     * @param length bytes.
+     * @param device the device model.
+     * @return the registration.
+     * @throws IllegalArgumentException if the range overlaps RAM, wraps, is empty, or overlaps a registered range.
+     */
+    public Registration registerMmio(final GuestMemory ram, final long base, final long length,
+        final UserspaceDevice device)
+    {
+        // bound: one pass over the RAM regions
+        for (final GuestRegion region : ram.regions())
+        {
+            if (length > 0 && Long.compareUnsigned(base, region.lastAddress()) <= 0
+                && Long.compareUnsigned(region.guestBase(), base + length - 1) <= 0)
+            {
+                throw new IllegalArgumentException("mmio range overlaps ram: base=0x" + Long.toHexString(base)
+                    + ", length=" + length + ", region=" + region);
+            }
+        }
+        return register(base, length, device);
+    }
+
+    /**
+     * Adds a port range within the 64 KiB x86 port space.
+     *
+     * @return the registration.
+     * @throws IllegalArgumentException if the range leaves 0-0xffff or overlaps a registered range.
+     */
+    public Registration registerPorts(final int port, final int length, final UserspaceDevice device)
+    {
+        if (port < 0 || length <= 0 || port + length > 0x10000)
+        {
+            throw new IllegalArgumentException("port range outside 0-0xffff: port=0x" + Integer.toHexString(port)
+                + ", length=" + length);
+        }
+        return register(port, length, device);
     }
 
     private synchronized void remove(final Entry entry)
