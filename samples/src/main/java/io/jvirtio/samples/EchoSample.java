@@ -97,6 +97,37 @@ public final class EchoSample implements Callable<Integer>
 
     private PrintWriter out;
 
+    /**
+     * What one echo run measured.
+     *
+     * @param frames     frames echoed in the measured phase.
+     * @param seconds    its length.
+     * @param lost       frames sent that never came back.
+     * @param duplicated frames that came back twice.
+     * @param reordered  frames that came back ahead of an earlier one on their pair.
+     * @param corrupted  frames that came back with other bytes, another length, or on another pair.
+     * @param kicks      notifications the guest sent.
+     * @param interrupts interrupts the guest took.
+     * @param allocated  bytes allocated by the guest thread and the device's workers.
+     * @param fastMmio   kicks the FAST_MMIO bus took.
+     * @param emulated   kicks that were emulated (decoded) to an in-kernel device.
+     * @param pio        kicks that were port I/O.
+     * @param exitTable  the exit statistics, as {@code kvm_stat} prints them.
+     */
+    public record Result(long frames, double seconds, long lost, long duplicated, long reordered, long corrupted,
+        long kicks, long interrupts, long allocated, long fastMmio, long emulated, long pio, String exitTable)
+    {
+        public double pps()
+        {
+            return frames / seconds;
+        }
+
+        public boolean clean()
+        {
+            return lost == 0 && duplicated == 0 && reordered == 0 && corrupted == 0;
+        }
+    }
+
     private CommandLine.ParameterException bad(final String message)
     {
         return new CommandLine.ParameterException(spec.commandLine(), message);
@@ -150,9 +181,58 @@ public final class EchoSample implements Callable<Integer>
         {
             throw bad("--frames must be positive, --size 60 to 1514, --queue-pairs 1 to 8");
         }
-        final TransportKind kind = TransportOption.parse(spec.commandLine(), transport);
+        final Result r = measure(frames, size, queuePairs, TransportOption.parse(spec.commandLine(), transport),
+            idleStrategy(), eventIdx, mergeable, out);
+        final double gbps = r.pps() * size * 8 / 1e9;
+        out.println();
+        out.printf(Locale.ROOT, "frames %d (%d bytes each way) in %.2f s: %.0f packets/s, %.3f Gbit/s%n",
+            r.frames(), r.frames() * size, r.seconds(), r.pps(), gbps);
+        out.printf("lost %d, duplicated %d, reordered %d, corrupted %d%n", r.lost(), r.duplicated(), r.reordered(),
+            r.corrupted());
+        out.printf(Locale.ROOT, "kicks per packet %.4f, interrupts per packet %.4f, bytes allocated per packet "
+            + "%.3f%n", (double)r.kicks() / r.frames(), (double)r.interrupts() / r.frames(),
+            (double)r.allocated() / r.frames());
+        out.printf("kicks handled: fast MMIO %d, emulated MMIO %d, PIO %d%n", r.fastMmio(), r.emulated(), r.pio());
+        out.println();
+        out.print(r.exitTable());
+        out.flush();
+        if (json)
+        {
+            final Map<String, Object> paths = new LinkedHashMap<>();
+            paths.put("fast_mmio", r.fastMmio());
+            paths.put("emulated", r.emulated());
+            paths.put("pio", r.pio());
+            final Map<String, Object> top = new LinkedHashMap<>();
+            top.put("frames", r.frames());
+            top.put("bytes", r.frames() * size);
+            top.put("lost", r.lost());
+            top.put("duplicated", r.duplicated());
+            top.put("reordered", r.reordered());
+            top.put("corrupted", r.corrupted());
+            top.put("pps", r.pps());
+            top.put("gbps", gbps);
+            top.put("kicks_per_packet", (double)r.kicks() / r.frames());
+            top.put("interrupts_per_packet", (double)r.interrupts() / r.frames());
+            top.put("alloc_bytes_per_packet", (double)r.allocated() / r.frames());
+            top.put("kick_paths", paths);
+            out.println(Json.write(top));
+        }
+        return r.clean() ? 0 : 1;
+    }
+
+    /**
+     * Builds a VM with one virtio-net echo device on {@code kind}, has the guest send {@code frames} frames of
+     * {@code size} bytes over {@code queuePairs} pairs after a warm-up, and checks every one that comes back.
+     *
+     * @param progress where progress lines go, once a second.
+     * @return what the measured phase did.
+     */
+    public static Result measure(final long frames, final int size, final int queuePairs, final TransportKind kind,
+        final IdleStrategy idle, final boolean eventIdx, final boolean mergeable, final PrintWriter progress)
+        throws InterruptedException
+    {
         final NetDevice device = new NetDevice(NetConfig.defaults().withQueuePairs(queuePairs), EchoBackend.plain(),
-            idleStrategy());
+            idle);
         try (VirtioMachine machine = VirtioMachine.create(VmConfig.defaults().withMemoryBytes(128L << 20));
             Arena arena = Arena.ofConfined())
         {
@@ -181,10 +261,9 @@ public final class EchoSample implements Callable<Integer>
             {
                 setQueuePairs(driver, control, machine, queuePairs);
             }
-            out.printf("echo: %d frames of %d bytes, %d queue pair(s), transport %s, idle %s, features 0x%x%n",
-                frames, size, queuePairs, transport, idle, features);
-            final Echo echo = new Echo(machine, driver, pairs, rxQueues, arena);
-            return echo.run();
+            progress.printf("echo: %d frames of %d bytes, %d queue pair(s), transport %s, features 0x%x%n",
+                frames, size, queuePairs, kind.name().toLowerCase(Locale.ROOT), features);
+            return new Echo(machine, driver, pairs, rxQueues, arena, frames, size, progress).run();
         }
     }
 
@@ -215,8 +294,11 @@ public final class EchoSample implements Callable<Integer>
     }
 
     /** The guest's side of one run. */
-    private final class Echo
+    private static final class Echo
     {
+        private final long frames;
+        private final int size;
+        private final PrintWriter out;
         private final VirtioMachine machine;
         private final VirtioDriver driver;
         private final NetQueuePairDriver[] pairs;
@@ -232,8 +314,12 @@ public final class EchoSample implements Callable<Integer>
         private long duplicated;
 
         Echo(final VirtioMachine machine, final VirtioDriver driver, final NetQueuePairDriver[] pairs,
-            final SplitQueueDriver[] rxQueues, final Arena arena)
+            final SplitQueueDriver[] rxQueues, final Arena arena, final long frames, final int size,
+            final PrintWriter out)
         {
+            this.frames = frames;
+            this.size = size;
+            this.out = out;
             this.machine = machine;
             this.driver = driver;
             this.pairs = pairs;
@@ -341,7 +427,7 @@ public final class EchoSample implements Callable<Integer>
             }
         }
 
-        int run() throws InterruptedException
+        Result run() throws InterruptedException
         {
             for (final SplitQueueDriver rx : rxQueues)
             {
@@ -404,48 +490,12 @@ public final class EchoSample implements Callable<Integer>
             }
             final double elapsed = (System.nanoTime() - start) / 1e9;
             final long allocated = allocations.bytes() - allocatedBefore - progressBytes;
-            final long echoed = received - receivedBefore;
-            final long lost = target - received;
-            final long kickCount = kicks - kicksBefore;
-            final long irqs = driver.interrupts() - interruptsBefore;
-            final long fast = machine.vm().exitStats().count(ExitPath.FAST_MMIO) - fastBefore;
-            final long emulated = machine.vm().exitStats().count(ExitPath.MMIO_KERNEL) - emulatedBefore;
-            final long pio = machine.vm().exitStats().count(ExitPath.PIO_KERNEL) - pioBefore;
-            final double pps = echoed / elapsed;
-            final double gbps = pps * size * 8 / 1e9;
-            out.println();
-            out.printf(Locale.ROOT, "frames %d (%d bytes each way) in %.2f s: %.0f packets/s, %.3f Gbit/s%n",
-                echoed, echoed * size, elapsed, pps, gbps);
-            out.printf("lost %d, duplicated %d, reordered %d, corrupted %d%n", lost, duplicated, reordered,
-                corrupted);
-            out.printf(Locale.ROOT, "kicks per packet %.4f, interrupts per packet %.4f, bytes allocated per packet "
-                + "%.3f%n", (double)kickCount / echoed, (double)irqs / echoed, (double)allocated / echoed);
-            out.printf("kicks handled: fast MMIO %d, emulated MMIO %d, PIO %d%n", fast, emulated, pio);
-            out.println();
-            out.print(ExitStatsTable.table(machine.vm().exitStats().sample()));
-            out.flush();
-            if (json)
-            {
-                final Map<String, Object> paths = new LinkedHashMap<>();
-                paths.put("fast_mmio", fast);
-                paths.put("emulated", emulated);
-                paths.put("pio", pio);
-                final Map<String, Object> top = new LinkedHashMap<>();
-                top.put("frames", echoed);
-                top.put("bytes", echoed * size);
-                top.put("lost", lost);
-                top.put("duplicated", duplicated);
-                top.put("reordered", reordered);
-                top.put("corrupted", corrupted);
-                top.put("pps", pps);
-                top.put("gbps", gbps);
-                top.put("kicks_per_packet", (double)kickCount / echoed);
-                top.put("interrupts_per_packet", (double)irqs / echoed);
-                top.put("alloc_bytes_per_packet", (double)allocated / echoed);
-                top.put("kick_paths", paths);
-                out.println(Json.write(top));
-            }
-            return lost == 0 && duplicated == 0 && reordered == 0 && corrupted == 0 ? 0 : 1;
+            return new Result(received - receivedBefore, elapsed, target - received, duplicated, reordered,
+                corrupted, kicks - kicksBefore, driver.interrupts() - interruptsBefore, allocated,
+                machine.vm().exitStats().count(ExitPath.FAST_MMIO) - fastBefore,
+                machine.vm().exitStats().count(ExitPath.MMIO_KERNEL) - emulatedBefore,
+                machine.vm().exitStats().count(ExitPath.PIO_KERNEL) - pioBefore,
+                ExitStatsTable.table(machine.vm().exitStats().sample()));
         }
     }
 }

@@ -122,6 +122,16 @@ class ProgramsTest
     }
 
     @Test
+    void shouldRunEchoBenchOverEveryConfiguration()
+    {
+        final Run bench = run("echo-bench", "--frames", "10000", "--runs", "1", "--transport", "mmio", "--json");
+        assertEquals(0, bench.status(), bench.out());
+        assertJsonFields(bench.lastLine(), "floor_per_second", "64_event_idx_1qp", "1500_flags_2qp",
+            "kicks_per_packet_event_idx_worst", "interrupts_per_packet_event_idx_worst",
+            "alloc_bytes_per_packet_worst", "echo_over_ring_floor_event_idx_worst");
+    }
+
+    @Test
     void shouldRunBusBench()
     {
         final Run bench = run("bus-bench", "--runs", "1", "--lookups", "1000", "--round-trips", "200", "--json");

@@ -2,6 +2,7 @@ package io.jvirtio.samples.cli;
 
 import io.jvirtio.samples.BlockSample;
 import io.jvirtio.samples.BusBench;
+import io.jvirtio.samples.EchoBench;
 import io.jvirtio.samples.EchoSample;
 import io.jvirtio.samples.ExitTraceReport;
 import io.jvirtio.samples.RingBench;
@@ -45,6 +46,8 @@ public final class Programs
             VmExitMatrix::new),
         new Program("bus-bench", "bus lookup, ioeventfd signal and eventfd hand-off costs beside their floors",
             BusBench::new),
+        new Program("echo-bench", "the echo at 64/256/1500 bytes, EVENT_IDX on and off, 1 and 2 pairs, vs a floor",
+            EchoBench::new),
         new Program("blk", "a virtio-blk device on a file or in memory with a fio-like job, every read verified",
             BlockSample::new),
         new Program("ring", "ring hand-off benchmark after tools/virtio/ringtest, beside an SPSC floor",
