@@ -3,6 +3,7 @@ package io.jvirtio.samples;
 import io.jvirtio.bus.event.EventFd;
 import io.jvirtio.bus.event.EventFds;
 import io.jvirtio.bus.kvm.KvmIoEventFd;
+import io.jvirtio.bus.kvmhost.Kvm;
 import io.jvirtio.bus.vm.ExitStyle;
 import io.jvirtio.bus.vm.SimulatedVcpu;
 import io.jvirtio.bus.vm.SimulatedVm;
@@ -36,12 +37,17 @@ import static io.jvirtio.bus.kvm.KvmIoEventFd.KVM_IOEVENTFD_FLAG_PIO;
  * Rows are measured interleaved, run after run, so machine noise hits every row alike; each figure is the median of
  * the runs. Exit timing is off while measuring (no clock reads inside the handler), as KVM's tracepoints are off.
  * <p>
+ * With {@code --host kvm} (or {@code both}) the same six rows also run on the host's /dev/kvm ({@link KvmExitMatrix}),
+ * with the {@code KVM_RUN} round trip from Java beside a C loop of plain ioctls; if /dev/kvm is unusable one line
+ * says why and only the simulated matrix runs.
+ * <p>
  * Thread safety: a command object; run once on the main thread.
  */
 @Command(name = "vmexit", mixinStandardHelpOptions = true,
     description = {"The kvm-unit-tests vmexit matrix on the simulated exit path: cost per access for MMIO and PIO",
         "with no eventfd, a wildcard eventfd and a datamatch eventfd; MMIO with the fast bus on and off; VMX and SVM.",
-        "Prints the ratios the fast-MMIO patch claims, measured side by side in one run."})
+        "Prints the ratios the fast-MMIO patch claims, measured side by side in one run.",
+        "With --host kvm the same rows also run on /dev/kvm, and KVM_RUN from Java is timed beside a C loop."})
 public final class VmExitMatrix implements Callable<Integer>
 {
     static final long MMIO_BASE = 0xC000_0000L;
@@ -65,6 +71,15 @@ public final class VmExitMatrix implements Callable<Integer>
 
     @Option(names = "--style", description = "vmx, svm or both (default: ${DEFAULT-VALUE})")
     String style = "both";
+
+    @Option(names = "--host", description = "sim (the simulated exit path), kvm or both (the simulated matrix and"
+        + " beside it the same matrix on /dev/kvm, with the KVM_RUN round trip against a C loop)"
+        + " (default: ${DEFAULT-VALUE})")
+    String host = "sim";
+
+    @Option(names = "--kvm-accesses", description = "accesses per measurement on /dev/kvm, where each exit costs"
+        + " microseconds (default: ${DEFAULT-VALUE})")
+    int kvmAccesses = 20_000;
 
     @Option(names = "--json", description = "print one JSON object as the last line")
     boolean json;
@@ -193,10 +208,15 @@ public final class VmExitMatrix implements Callable<Integer>
     public Integer call()
     {
         out = spec.commandLine().getOut();
-        if (accesses < 1000 || runs < 1)
+        if (accesses < 1000 || runs < 1 || kvmAccesses < 1)
         {
             throw new picocli.CommandLine.ParameterException(new picocli.CommandLine(this),
-                "--accesses must be at least 1000 and --runs at least 1");
+                "--accesses must be at least 1000, --runs and --kvm-accesses at least 1");
+        }
+        if (!List.of("sim", "kvm", "both").contains(host))
+        {
+            throw new picocli.CommandLine.ParameterException(new picocli.CommandLine(this),
+                "--host must be sim, kvm or both, not '" + host + "'");
         }
         final List<ExitStyle> styles = switch (style)
         {
@@ -260,6 +280,24 @@ public final class VmExitMatrix implements Callable<Integer>
         throw new IllegalStateException("no such row: " + access + "-" + eventfd);
     }
 
+    /** @return the real-KVM matrix if {@code --host} asks for it and /dev/kvm works, else null (said in one line). */
+    private KvmExitMatrix kvmMatrix()
+    {
+        if ("sim".equals(host))
+        {
+            return null;
+        }
+        final String unusable = Kvm.probe();
+        if (unusable != null)
+        {
+            out.println();
+            out.println("kvm rows skipped, simulated matrix only: " + unusable);
+            return null;
+        }
+        out.println();
+        return KvmExitMatrix.run(out, kvmAccesses, runs);
+    }
+
     private int report(final List<Row> rows, final List<ExitStyle> styles)
     {
         out.println();
@@ -305,12 +343,14 @@ public final class VmExitMatrix implements Callable<Integer>
         {
             out.println("VERIFICATION FAILED: an eventfd did not fire exactly once per access (see the table)");
         }
+        final KvmExitMatrix kvm = kvmMatrix();
         if (json)
         {
             final List<Object> jsonRows = new ArrayList<>();
             for (final Row row : rows)
             {
                 final Map<String, Object> r = new LinkedHashMap<>();
+                r.put("host", "sim");
                 r.put("access", row.access);
                 r.put("eventfd", row.eventfd);
                 r.put("fast_bus", row.fastBus);
@@ -328,8 +368,12 @@ public final class VmExitMatrix implements Callable<Integer>
             final Map<String, Object> top = new LinkedHashMap<>();
             top.put("rows", jsonRows);
             top.put("ratios", r);
+            if (kvm != null)
+            {
+                kvm.putJson(jsonRows, top);
+            }
             out.println(Json.write(top));
         }
-        return allVerified ? 0 : 1;
+        return allVerified && (kvm == null || kvm.verified()) ? 0 : 1;
     }
 }

@@ -42,7 +42,7 @@ public final class Programs
     private static final List<Program> PROGRAMS = List.of(
         new Program("echo", "the main job: a virtio-net echo device driven by the guest, every frame checked",
             EchoSample::new),
-        new Program("vmexit", "the kvm-unit-tests vmexit matrix on the simulated exit path, with the seed's ratios",
+        new Program("vmexit", "the kvm-unit-tests vmexit matrix, simulated (--host kvm: on /dev/kvm too)",
             VmExitMatrix::new),
         new Program("bus-bench", "bus lookup, ioeventfd signal and eventfd hand-off costs beside their floors",
             BusBench::new),
