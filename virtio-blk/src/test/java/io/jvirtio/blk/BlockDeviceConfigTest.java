@@ -252,6 +252,12 @@ class BlockDeviceConfigTest
                 assertEquals(tag, f.awaitCompletion(q));
                 assertEquals(VIRTIO_BLK_S_OK, f.drivers[q].status());
                 assertEquals(q + 1, disk.segment().get(ValueLayout.JAVA_BYTE, q * 10L * 512));
+                // the worker publishes the used element before it signals: wait, bounded, for the signal
+                final long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(10);
+                while (f.interrupts.get(q) == 0 && System.nanoTime() < deadline)
+                {
+                    Thread.onSpinWait();
+                }
                 assertTrue(f.interrupts.get(q) >= 1, "interrupt on queue " + q);
             }
         }
