@@ -13,6 +13,8 @@ import io.jvirtio.net.NetConfig;
 import io.jvirtio.net.NetDevice;
 import io.jvirtio.net.NetFeatures;
 import io.jvirtio.net.backend.EchoBackend;
+import io.jvirtio.net.backend.NetBackend;
+import io.jvirtio.net.capture.CapturingBackend;
 import io.jvirtio.net.driver.NetQueuePairDriver;
 import io.jvirtio.samples.bench.ThreadAllocations;
 import io.jvirtio.samples.cli.Json;
@@ -33,6 +35,7 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
+import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
@@ -88,6 +91,10 @@ public final class EchoSample implements Callable<Integer>
     @Option(names = "--mergeable", negatable = true,
         description = "negotiate MRG_RXBUF (default: ${DEFAULT-VALUE})")
     boolean mergeable = true;
+
+    @Option(names = "--capture", paramLabel = "DIR",
+        description = "record every frame both ways (with its virtio_net_hdr) into a Chronicle Queue in DIR")
+    Path capture;
 
     @Option(names = "--json", description = "print one JSON object as the last line")
     boolean json;
@@ -151,8 +158,27 @@ public final class EchoSample implements Callable<Integer>
             throw bad("--frames must be positive, --size 60 to 1514, --queue-pairs 1 to 8");
         }
         final TransportKind kind = TransportOption.parse(spec.commandLine(), transport);
-        final NetDevice device = new NetDevice(NetConfig.defaults().withQueuePairs(queuePairs), EchoBackend.plain(),
-            idleStrategy());
+        final IdleStrategy idleStrategy = idleStrategy();
+        final EchoBackend echoBackend = EchoBackend.plain();
+        final CapturingBackend capturing = capture == null ? null : CapturingBackend.open(echoBackend, capture, true);
+        try
+        {
+            return run(kind, capturing == null ? echoBackend : capturing, idleStrategy);
+        }
+        finally
+        {
+            if (capturing != null)
+            {
+                // after the machine is closed: the device has been reset and no worker writes any more
+                capturing.close();
+            }
+        }
+    }
+
+    private int run(final TransportKind kind, final NetBackend backend, final IdleStrategy idleStrategy)
+        throws InterruptedException
+    {
+        final NetDevice device = new NetDevice(NetConfig.defaults().withQueuePairs(queuePairs), backend, idleStrategy);
         try (VirtioMachine machine = VirtioMachine.create(VmConfig.defaults().withMemoryBytes(128L << 20));
             Arena arena = Arena.ofConfined())
         {
@@ -183,6 +209,10 @@ public final class EchoSample implements Callable<Integer>
             }
             out.printf("echo: %d frames of %d bytes, %d queue pair(s), transport %s, idle %s, features 0x%x%n",
                 frames, size, queuePairs, transport, idle, features);
+            if (capture != null)
+            {
+                out.printf("capture: %s%n", capture.toAbsolutePath());
+            }
             final Echo echo = new Echo(machine, driver, pairs, rxQueues, arena);
             return echo.run();
         }
@@ -443,6 +473,10 @@ public final class EchoSample implements Callable<Integer>
                 top.put("interrupts_per_packet", (double)irqs / echoed);
                 top.put("alloc_bytes_per_packet", (double)allocated / echoed);
                 top.put("kick_paths", paths);
+                if (capture != null)
+                {
+                    top.put("capture", capture.toAbsolutePath().toString());
+                }
                 out.println(Json.write(top));
             }
             return lost == 0 && duplicated == 0 && reordered == 0 && corrupted == 0 ? 0 : 1;

@@ -1,11 +1,15 @@
 package io.jvirtio.samples;
 
 import io.jvirtio.samples.cli.Programs;
+import io.jvirtio.net.capture.CaptureDirection;
+import io.jvirtio.net.capture.CaptureReader;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -119,6 +123,26 @@ class ProgramsTest
         assertTrue(json.contains("\"lost\":0,\"duplicated\":0,\"reordered\":0,\"corrupted\":0"), json);
         assertTrue(json.contains("\"emulated\":0,\"pio\":0"), "notify_off_multiplier gives each queue a fast kick: "
             + json);
+    }
+
+    @Test
+    void shouldCaptureEveryEchoedFrameBothWaysWhenCaptureIsGiven(@TempDir final Path dir)
+    {
+        final Path capture = dir.resolve("capture");
+        final Run echo = run("echo", "--frames", "2000", "--capture", capture.toString(), "--json");
+        assertEquals(0, echo.status(), echo.out());
+        assertTrue(echo.out().contains("capture: " + capture.toAbsolutePath() + "\n"), echo.out());
+        assertJsonFields(echo.lastLine(), "capture");
+        final long[] counts = new long[2];
+        final CaptureReader.Counts read = CaptureReader.read(capture, frame ->
+        {
+            counts[frame.direction() == CaptureDirection.TX ? 0 : 1]++;
+            assertEquals(256, frame.frame().length);
+        });
+        // 2000 timed frames after 200 warm-up frames (a tenth), each recorded going out and coming back
+        assertEquals(new CaptureReader.Counts(4400, 0), read);
+        assertEquals(2200, counts[0]);
+        assertEquals(2200, counts[1]);
     }
 
     @Test
