@@ -13,6 +13,8 @@ import io.jvirtio.net.NetConfig;
 import io.jvirtio.net.NetDevice;
 import io.jvirtio.net.NetFeatures;
 import io.jvirtio.net.backend.EchoBackend;
+import io.jvirtio.net.backend.NetBackend;
+import io.jvirtio.net.capture.CapturingBackend;
 import io.jvirtio.net.driver.NetQueuePairDriver;
 import io.jvirtio.samples.bench.ThreadAllocations;
 import io.jvirtio.samples.cli.Json;
@@ -33,6 +35,7 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
+import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
@@ -88,6 +91,10 @@ public final class EchoSample implements Callable<Integer>
     @Option(names = "--mergeable", negatable = true,
         description = "negotiate MRG_RXBUF (default: ${DEFAULT-VALUE})")
     boolean mergeable = true;
+
+    @Option(names = "--capture", paramLabel = "DIR",
+        description = "record every frame both ways (with its virtio_net_hdr) into a Chronicle Queue in DIR")
+    Path capture;
 
     @Option(names = "--json", description = "print one JSON object as the last line")
     boolean json;
@@ -181,8 +188,28 @@ public final class EchoSample implements Callable<Integer>
         {
             throw bad("--frames must be positive, --size 60 to 1514, --queue-pairs 1 to 8");
         }
-        final Result r = measure(frames, size, queuePairs, TransportOption.parse(spec.commandLine(), transport),
-            idleStrategy(), eventIdx, mergeable, out);
+        final TransportKind kind = TransportOption.parse(spec.commandLine(), transport);
+        final IdleStrategy idleStrategy = idleStrategy();
+        final EchoBackend echoBackend = EchoBackend.plain();
+        final Result r;
+        final CapturingBackend capturing = capture == null ? null : CapturingBackend.open(echoBackend, capture, true);
+        try
+        {
+            if (capturing != null)
+            {
+                out.printf("capture: %s%n", capture.toAbsolutePath());
+            }
+            r = measure(frames, size, queuePairs, kind, idleStrategy, capturing == null ? echoBackend : capturing,
+                eventIdx, mergeable, out);
+        }
+        finally
+        {
+            if (capturing != null)
+            {
+                // after the machine is closed: the device has been reset and no worker writes any more
+                capturing.close();
+            }
+        }
         final double gbps = r.pps() * size * 8 / 1e9;
         out.println();
         out.printf(Locale.ROOT, "frames %d (%d bytes each way) in %.2f s: %.0f packets/s, %.3f Gbit/s%n",
@@ -215,6 +242,10 @@ public final class EchoSample implements Callable<Integer>
             top.put("interrupts_per_packet", (double)r.interrupts() / r.frames());
             top.put("alloc_bytes_per_packet", (double)r.allocated() / r.frames());
             top.put("kick_paths", paths);
+            if (capture != null)
+            {
+                top.put("capture", capture.toAbsolutePath().toString());
+            }
             out.println(Json.write(top));
         }
         return r.clean() ? 0 : 1;
@@ -231,8 +262,18 @@ public final class EchoSample implements Callable<Integer>
         final IdleStrategy idle, final boolean eventIdx, final boolean mergeable, final PrintWriter progress)
         throws InterruptedException
     {
-        final NetDevice device = new NetDevice(NetConfig.defaults().withQueuePairs(queuePairs), EchoBackend.plain(),
-            idle);
+        return measure(frames, size, queuePairs, kind, idle, EchoBackend.plain(), eventIdx, mergeable, progress);
+    }
+
+    /**
+     * As {@link #measure(long, int, int, TransportKind, IdleStrategy, boolean, boolean, PrintWriter)}, with the
+     * device's backend given (an echo, or an echo inside a capture).
+     */
+    public static Result measure(final long frames, final int size, final int queuePairs, final TransportKind kind,
+        final IdleStrategy idle, final NetBackend backend, final boolean eventIdx, final boolean mergeable,
+        final PrintWriter progress) throws InterruptedException
+    {
+        final NetDevice device = new NetDevice(NetConfig.defaults().withQueuePairs(queuePairs), backend, idle);
         try (VirtioMachine machine = VirtioMachine.create(VmConfig.defaults().withMemoryBytes(128L << 20));
             Arena arena = Arena.ofConfined())
         {

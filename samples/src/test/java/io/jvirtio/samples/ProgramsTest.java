@@ -1,11 +1,15 @@
 package io.jvirtio.samples;
 
 import io.jvirtio.samples.cli.Programs;
+import io.jvirtio.net.capture.CaptureDirection;
+import io.jvirtio.net.capture.CaptureReader;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -129,6 +133,26 @@ class ProgramsTest
         assertJsonFields(bench.lastLine(), "floor_per_second", "64_event_idx_1qp", "1500_flags_2qp",
             "kicks_per_packet_event_idx_worst", "interrupts_per_packet_event_idx_worst",
             "alloc_bytes_per_packet_worst", "echo_over_ring_floor_event_idx_worst");
+    }
+
+    @Test
+    void shouldCaptureEveryEchoedFrameBothWaysWhenCaptureIsGiven(@TempDir final Path dir)
+    {
+        final Path capture = dir.resolve("capture");
+        final Run echo = run("echo", "--frames", "2000", "--capture", capture.toString(), "--json");
+        assertEquals(0, echo.status(), echo.out());
+        assertTrue(echo.out().contains("capture: " + capture.toAbsolutePath() + "\n"), echo.out());
+        assertJsonFields(echo.lastLine(), "capture");
+        final long[] counts = new long[2];
+        final CaptureReader.Counts read = CaptureReader.read(capture, frame ->
+        {
+            counts[frame.direction() == CaptureDirection.TX ? 0 : 1]++;
+            assertEquals(256, frame.frame().length);
+        });
+        // 2000 timed frames after 200 warm-up frames (a tenth), each recorded going out and coming back
+        assertEquals(new CaptureReader.Counts(4400, 0), read);
+        assertEquals(2200, counts[0]);
+        assertEquals(2200, counts[1]);
     }
 
     @Test

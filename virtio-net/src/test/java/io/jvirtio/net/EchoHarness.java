@@ -2,6 +2,7 @@ package io.jvirtio.net;
 
 import io.jvirtio.bus.event.IdleStrategy;
 import io.jvirtio.net.backend.EchoBackend;
+import io.jvirtio.net.backend.NetBackend;
 import io.jvirtio.net.driver.NetQueuePairDriver;
 import io.jvirtio.virtio.VirtioFeatures;
 import io.jvirtio.virtio.queue.SplitQueueDriver;
@@ -10,6 +11,7 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.concurrent.TimeUnit;
+import java.util.function.UnaryOperator;
 
 import static io.jvirtio.net.NetFeatures.bit;
 
@@ -42,6 +44,13 @@ final class EchoHarness implements AutoCloseable
     EchoHarness(final int pairs, final boolean mergeable, final boolean eventIdx, final IdleStrategy idle,
         final boolean sharedKick)
     {
+        this(pairs, mergeable, eventIdx, idle, sharedKick, UnaryOperator.identity());
+    }
+
+    /** @param wrap turns the echo backend into the device's backend (a decorator around it, or itself). */
+    EchoHarness(final int pairs, final boolean mergeable, final boolean eventIdx, final IdleStrategy idle,
+        final boolean sharedKick, final UnaryOperator<NetBackend> wrap)
+    {
         this.pairs = pairs;
         long features = VirtioFeatures.bit(VirtioFeatures.VIRTIO_F_VERSION_1) | bit(NetFeatures.VIRTIO_NET_F_MTU)
             | bit(NetFeatures.VIRTIO_NET_F_MAC) | bit(NetFeatures.VIRTIO_NET_F_STATUS)
@@ -55,7 +64,7 @@ final class EchoHarness implements AutoCloseable
             features |= VirtioFeatures.bit(VirtioFeatures.VIRTIO_F_EVENT_IDX);
         }
         rig = new NetRig(2 * pairs + 1, QUEUE_SIZE, features, sharedKick);
-        device = new NetDevice(NetConfig.defaults().withQueuePairs(pairs), echo, idle);
+        device = new NetDevice(NetConfig.defaults().withQueuePairs(pairs), wrap.apply(echo), idle);
         device.attach(rig.host);
         device.activate(rig.context());
         drivers = new NetQueuePairDriver[pairs];
@@ -111,7 +120,8 @@ final class EchoHarness implements AutoCloseable
         return 60 + (int)((seq * 97) % 1455);
     }
 
-    private static byte pattern(final int pair, final long seq, final int i)
+    /** @return the byte at offset {@code i} of frame {@code seq} on pair {@code pair}. */
+    static byte pattern(final int pair, final long seq, final int i)
     {
         return (byte)(seq * 31 + i * 7 + pair * 13);
     }

@@ -3,7 +3,6 @@ package io.jvirtio.bus.stats;
 import net.openhft.chronicle.bytes.Bytes;
 import net.openhft.chronicle.queue.ChronicleQueue;
 import net.openhft.chronicle.queue.ExcerptAppender;
-import net.openhft.chronicle.queue.impl.single.SingleChronicleQueueBuilder;
 import net.openhft.chronicle.wire.DocumentContext;
 
 import java.io.IOException;
@@ -18,24 +17,14 @@ import java.nio.file.Path;
  * exit, in the fixed binary layout of {@link ExitTraceLayout}, through Chronicle's raw document API (no method
  * writer, no proxy): each vCPU appends through its own appender on its own thread.
  * <p>
- * Chronicle's usage analytics and its start-up banner are switched off: this class's static initializer sets
- * {@code chronicle.analytics.disable} and {@code chronicle.announcer.disable} to {@code true} before any Chronicle
- * class is initialised, and every queue jvirtio opens is opened here, so a program that embeds jvirtio without the
- * launcher's JVM flags still sends nothing anywhere. The properties are set unconditionally: jvirtio never phones
- * home.
+ * Chronicle's usage analytics and its start-up banner are switched off: the queue is opened through
+ * {@link ChronicleQueues}, whose static initializer sets the properties before any Chronicle class initialises.
  * <p>
  * Thread safety: {@link #open} and {@link #close()} on any thread; {@link #close()} only after the vCPUs that record
  * into it have stopped. The per-vCPU writers are confined to their vCPU's thread.
  */
 public final class ExitTrace implements AutoCloseable
 {
-    /** Switches off Chronicle's analytics and banner before its classes initialise; see the class comment. */
-    static
-    {
-        System.setProperty("chronicle.analytics.disable", "true");
-        System.setProperty("chronicle.announcer.disable", "true");
-    }
-
     private final Path directory;
     private final ChronicleQueue queue;
 
@@ -79,13 +68,10 @@ public final class ExitTrace implements AutoCloseable
         queue.close();
     }
 
-    /**
-     * The one place jvirtio builds a Chronicle Queue, so that this class, and with it the analytics switch, is
-     * initialised first.
-     */
+    /** Opens the trace's queue through {@link ChronicleQueues}, which switches the analytics off first. */
     static ChronicleQueue openQueue(final Path directory, final boolean readOnly)
     {
-        return SingleChronicleQueueBuilder.binary(directory).readOnly(readOnly).build();
+        return ChronicleQueues.open(directory, readOnly);
     }
 
     /** Writes a session record on the calling thread; see {@link ExitTraceLayout}. */

@@ -259,14 +259,14 @@ class ExitTraceTest
     }
 
     @Test
-    void shouldSwitchOffChronicleAnalyticsWhenTraceClassInitialises() throws Exception
+    void shouldSwitchOffChronicleAnalyticsWhenQueueClassInitialises() throws Exception
     {
         final String analytics = System.getProperty("chronicle.analytics.disable");
         final String announcer = System.getProperty("chronicle.announcer.disable");
         System.clearProperty("chronicle.analytics.disable");
         System.clearProperty("chronicle.announcer.disable");
         final List<URL> classPath = new ArrayList<>();
-        classPath.add(ExitTrace.class.getProtectionDomain().getCodeSource().getLocation());
+        classPath.add(ChronicleQueues.class.getProtectionDomain().getCodeSource().getLocation());
         for (final String entry : System.getProperty("java.class.path").split(File.pathSeparator))
         {
             classPath.add(Path.of(entry).toUri().toURL());
@@ -274,9 +274,9 @@ class ExitTraceTest
         try (URLClassLoader isolated =
             new URLClassLoader(classPath.toArray(new URL[0]), ClassLoader.getPlatformClassLoader()))
         {
-            // A fresh copy of the class, initialised as an embedder's first use of the trace would initialise it.
-            final Class<?> fresh = Class.forName(ExitTrace.class.getName(), true, isolated);
-            assertTrue(fresh != ExitTrace.class);
+            // A fresh copy of the class, initialised as an embedder's first queue (a trace, a capture) initialises it.
+            final Class<?> fresh = Class.forName(ChronicleQueues.class.getName(), true, isolated);
+            assertTrue(fresh != ChronicleQueues.class);
             assertEquals("true", System.getProperty("chronicle.analytics.disable"));
             assertEquals("true", System.getProperty("chronicle.announcer.disable"));
         }
