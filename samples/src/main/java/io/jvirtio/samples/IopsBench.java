@@ -56,6 +56,8 @@ public final class IopsBench implements Callable<Integer>
     private static final Pattern FIO_READ_IOPS =
         Pattern.compile("\"read\"\\s*:\\s*\\{[^{}]*?\"iops\"\\s*:\\s*([0-9.]+(?:[eE][+-]?[0-9]+)?)");
     private static final double FIO_TARGET = 0.8;
+    /** Performance anchor R11: at least 1 M IOPS from one worker at depth 32 or more on a disk that does no I/O. */
+    private static final double R11_IOPS = 1e6;
 
     @Option(names = "--size-mib", description = "disk size in MiB, both disks (default: ${DEFAULT-VALUE})")
     int sizeMib = 256;
@@ -221,6 +223,10 @@ public final class IopsBench implements Callable<Integer>
             fileReadQd1.iops.median() / memoryReadQd1.iops.median());
         out.println("  " + fileOverMemory);
         ratios.put(fileOverMemory.name(), fileOverMemory.value());
+        final Ratio r11 = Ratio.atLeast("memory_randread_qd32_over_r11_1m",
+            find(series, "memory_randread_qd32").iops.median() / R11_IOPS, 1.0);
+        out.println("  " + r11);
+        ratios.put(r11.name(), r11.value());
         final Map<String, Object> fioJson = new LinkedHashMap<>();
         fioJson.put("available", fioFound);
         if (fioIops.count() > 0)

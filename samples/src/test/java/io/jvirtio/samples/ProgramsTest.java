@@ -111,7 +111,7 @@ class ProgramsTest
         final String json = iops.lastLine();
         assertJsonFields(json, "block_size", "size_mib", "requests_per_run", "rounds", "results", "backend", "rw",
             "iodepth", "iops_median", "iops_runs", "alloc_bytes_per_request", "verify_errors", "io_errors", "fio",
-            "available", "ratios", "file_over_memory_randread_qd1", "errors");
+            "available", "ratios", "file_over_memory_randread_qd1", "memory_randread_qd32_over_r11_1m", "errors");
         assertEquals(8, json.split("\"backend\":").length - 1, "2 disks x 2 patterns x 2 depths: " + json);
         assertTrue(json.contains("\"errors\":0}"), json);
         try (Stream<Path> left = Files.list(dir))
