@@ -7,9 +7,12 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.ByteArrayOutputStream;
+import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -99,6 +102,24 @@ class ProgramsTest
         assertJsonFields(blk.lastLine(), "requests", "iops", "mib_per_second", "p50_us", "p99_us", "verify_errors",
             "kicks_per_request", "interrupts_per_request", "alloc_bytes_per_request");
         assertTrue(blk.lastLine().contains("\"verify_errors\":0,"), blk.lastLine());
+    }
+
+    @Test
+    void shouldRunIopsOnBothDisksAndDeleteTheImage(@TempDir final Path dir) throws IOException
+    {
+        final Run iops = run("iops", "--requests", "2000", "--rounds", "1", "--size-mib", "8", "--fio-seconds", "1",
+            "--dir", dir.toString(), "--json");
+        assertEquals(0, iops.status(), iops.out());
+        final String json = iops.lastLine();
+        assertJsonFields(json, "block_size", "size_mib", "requests_per_run", "rounds", "results", "backend", "rw",
+            "iodepth", "iops_median", "iops_runs", "alloc_bytes_per_request", "verify_errors", "io_errors", "fio",
+            "available", "ratios", "file_over_memory_randread_qd1", "memory_randread_qd32_over_r11_1m", "errors");
+        assertEquals(8, json.split("\"backend\":").length - 1, "2 disks x 2 patterns x 2 depths: " + json);
+        assertTrue(json.contains("\"errors\":0}"), json);
+        try (Stream<Path> left = Files.list(dir))
+        {
+            assertEquals(0, left.count(), "the temporary image is deleted");
+        }
     }
 
     @Test

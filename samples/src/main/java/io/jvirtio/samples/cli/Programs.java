@@ -5,6 +5,7 @@ import io.jvirtio.samples.BusBench;
 import io.jvirtio.samples.EchoBench;
 import io.jvirtio.samples.EchoSample;
 import io.jvirtio.samples.ExitTraceReport;
+import io.jvirtio.samples.IopsBench;
 import io.jvirtio.samples.RingBench;
 import io.jvirtio.samples.VmExitMatrix;
 import picocli.CommandLine;
@@ -50,6 +51,8 @@ public final class Programs
             EchoBench::new),
         new Program("blk", "a virtio-blk device on a file or in memory with a fio-like job, every read verified",
             BlockSample::new),
+        new Program("iops", "virtio-blk 4 KiB random IOPS on memory and file disks, beside fio when installed",
+            IopsBench::new),
         new Program("ring", "ring hand-off benchmark after tools/virtio/ringtest, beside an SPSC floor",
             RingBench::new),
         new Program("trace-report", "prints exit statistics from an exit trace", ExitTraceReport::new));

@@ -1,58 +1,92 @@
 package io.jvirtio.blk.backend;
 
 import io.jvirtio.blk.VirtioBlk;
+import io.jvirtio.bus.linux.Libc;
 import io.jvirtio.bus.memory.GuestMemory;
+import io.jvirtio.bus.memory.GuestRegion;
 
 import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
 import java.nio.channels.OverlappingFileLockException;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * A disk in a raw image file, read and written with positional {@link FileChannel} I/O straight between the file and
- * guest memory (a view of guest RAM is the I/O buffer; no heap copy).
+ * A disk in a raw image file, read and written with pread(2)/pwrite(2) straight between the file and guest memory
+ * (the guest's own pages are the I/O buffer; no heap copy, and nothing is allocated per request).
  * <ul>
  *     <li>The image is never truncated or resized: {@link #create} makes a new sparse file of the given size (it fails
  *     if the file exists), {@link #open} takes the file as it is, and a size that is not a whole number of sectors, or
  *     that differs from the size the caller expects, is an error.</li>
  *     <li>A writable image takes an exclusive lock ({@link FileChannel#tryLock}) so that a second writer, in this
- *     process or another, is refused; a read-only image is opened for reading only and takes a shared lock.</li>
- *     <li>FLUSH is {@link FileChannel#force(boolean) force(true)}: it returns, and the device reports OK, only after
- *     the data and metadata are on the disk.</li>
+ *     process or another, is refused; a read-only image is opened for reading only and takes a shared lock. The
+ *     channel holds the lock; a second descriptor, opened with open(2), carries the data.</li>
+ *     <li>Short reads and writes are continued from where they stopped and EINTR is retried; any other failure, or
+ *     the file ending early, is counted in {@link #errors()} and thrown, and the device answers IOERR.</li>
+ *     <li>FLUSH is fdatasync(2): it returns, and the device reports OK, only after fdatasync returned 0, so every
+ *     write completed before it, and the file size needed to read it back, is on the disk. The size never changes
+ *     after {@link #create}, so no other metadata matters.</li>
  *     <li>DISCARD and WRITE_ZEROES both write zeroes over the range (no hole is punched), so the range reads back as
  *     zeroes in both cases.</li>
  * </ul>
- * Thread safety: as {@link BlockBackend}; positional I/O on one channel is safe from several threads.
+ * Thread safety: as {@link BlockBackend}; pread and pwrite on one descriptor are safe from several threads.
  */
 public final class FileBlockBackend implements BlockBackend
 {
-    /** Largest piece of one transfer: a {@link ByteBuffer} view holds at most 2^31 - 1 bytes. */
-    private static final long MAX_PIECE = 1L << 30;
-    private static final int ZERO_CHUNK = 64 * 1024;
-    private static final ByteBuffer ZEROES = ByteBuffer.allocateDirect(ZERO_CHUNK).asReadOnlyBuffer();
+    private static final long ZERO_CHUNK = 64 * 1024;
+    /** A source of zeroes for WRITE_ZEROES, never written. */
+    private static final MemorySegment ZEROES = Arena.global().allocate(ZERO_CHUNK, 4096);
+    /**
+     * Interrupted calls in a row before giving up: EINTR comes from a signal to this thread, so a long run of them
+     * means something keeps signalling it and the request fails instead of spinning.
+     */
+    private static final int MAX_EINTR_RETRIES = 1000;
 
     private final Path path;
     private final FileChannel channel;
     private final FileLock lock;
+    private final int fd;
     private final long capacity;
     private final boolean readOnly;
     private final byte[] id;
     private final AtomicLong forces = new AtomicLong();
+    private final AtomicLong errors = new AtomicLong();
+    /** Host addresses of the regions of the guest memory last seen; replaced whole when the memory changes. */
+    private volatile RegionTable table;
 
     private FileBlockBackend(
-        final Path path, final FileChannel channel, final FileLock lock, final long capacity, final boolean readOnly,
-        final byte[] id)
+        final Path path, final FileChannel channel, final FileLock lock, final int fd, final long capacity,
+        final boolean readOnly, final byte[] id)
     {
         this.path = path;
         this.channel = channel;
         this.lock = lock;
+        this.fd = fd;
         this.capacity = capacity;
         this.readOnly = readOnly;
         this.id = id;
+    }
+
+    /** Opens the data descriptor of an image whose channel is open and locked. */
+    private static int openFd(final Path path, final boolean readOnly) throws BlockBackendException
+    {
+        if (!Libc.isAvailable())
+        {
+            throw new BlockBackendException("file images need linux system calls: reason=" + Libc.unavailableReason());
+        }
+        final int fd = Libc.open(path.toAbsolutePath().toString(),
+            (readOnly ? Libc.O_RDONLY : Libc.O_RDWR) | Libc.O_CLOEXEC, 0);
+        if (fd < 0)
+        {
+            throw new BlockBackendException("cannot open image: path=" + path + ", errno=" + -fd);
+        }
+        return fd;
     }
 
     /**
@@ -78,7 +112,7 @@ public final class FileBlockBackend implements BlockBackend
             final FileLock lock = lock(path, channel, false);
             // one byte at the very end sets the size and leaves the rest a hole where the filesystem allows
             channel.write(ByteBuffer.allocate(1), (sectors << VirtioBlk.SECTOR_SHIFT) - 1);
-            return new FileBlockBackend(path, channel, lock, sectors, false, idBytes);
+            return new FileBlockBackend(path, channel, lock, openFd(path, false), sectors, false, idBytes);
         }
         catch (final IOException | RuntimeException ex)
         {
@@ -134,7 +168,7 @@ public final class FileBlockBackend implements BlockBackend
                 throw new BlockBackendException("image size does not match: path=" + path + ", sectors=" + sectors
                     + ", expectedSectors=" + expectedSectors);
             }
-            return new FileBlockBackend(path, channel, lock, sectors, readOnly, idBytes);
+            return new FileBlockBackend(path, channel, lock, openFd(path, readOnly), sectors, readOnly, idBytes);
         }
         catch (final IOException | RuntimeException ex)
         {
@@ -167,10 +201,16 @@ public final class FileBlockBackend implements BlockBackend
         return path;
     }
 
-    /** @return times {@link FileChannel#force(boolean)} returned (FLUSH requests and writethrough writes). */
+    /** @return times fdatasync(2) returned 0 (FLUSH requests and writethrough writes). */
     public long forces()
     {
         return forces.get();
+    }
+
+    /** @return host failures: failed or interrupted-too-often calls, an image that ended early, a range not in RAM. */
+    public long errors()
+    {
+        return errors.get();
     }
 
     @Override
@@ -195,22 +235,31 @@ public final class FileBlockBackend implements BlockBackend
     public void read(final long position, final GuestMemory memory, final long gpa, final long length)
         throws IOException
     {
-        // bound: length / 1 GiB pieces, each read until full; a read returning -1 ends it with an error
-        for (long done = 0; done < length; )
+        if (length == 0)
         {
-            final long piece = Math.min(MAX_PIECE, length - done);
-            final ByteBuffer buffer = memory.slice(gpa + done, piece).asByteBuffer();
-            // bound: every read moves the buffer on by at least one byte or ends the loop with -1
-            while (buffer.hasRemaining())
+            return;
+        }
+        final long address = hostAddress(memory, gpa, length);
+        long done = 0;
+        int interrupted = 0;
+        // bound: every pass moves on by at least one byte, ends the loop with an error, or is one of at most
+        // MAX_EINTR_RETRIES interrupted calls in a row
+        while (done < length)
+        {
+            final long n = Libc.pread(fd, address + done, length - done, position + done);
+            if (n > 0)
             {
-                final int n = channel.read(buffer, position + done + buffer.position());
-                if (n < 0)
-                {
-                    throw new BlockBackendException("image ended before the read did: path=" + path
-                        + ", position=" + (position + done + buffer.position()));
-                }
+                done += n;
+                interrupted = 0;
             }
-            done += piece;
+            else if (n == -Libc.EINTR && ++interrupted <= MAX_EINTR_RETRIES)
+            {
+                continue;
+            }
+            else
+            {
+                throw ioError(n == 0 ? "image ended before the read did" : "pread failed", n, position + done);
+            }
         }
     }
 
@@ -219,24 +268,53 @@ public final class FileBlockBackend implements BlockBackend
         throws IOException
     {
         checkWritable();
-        // bound: length / 1 GiB pieces, each written until empty (a positional write always makes progress)
-        for (long done = 0; done < length; )
+        if (length == 0)
         {
-            final long piece = Math.min(MAX_PIECE, length - done);
-            final ByteBuffer buffer = memory.slice(gpa + done, piece).asByteBuffer();
-            // bound: a blocking positional write moves the buffer on by at least one byte
-            while (buffer.hasRemaining())
+            return;
+        }
+        writeFrom(hostAddress(memory, gpa, length), position, length);
+    }
+
+    /** pwrite(2) of {@code length} bytes at a checked host address, looping over short writes and EINTR. */
+    private void writeFrom(final long address, final long position, final long length) throws BlockBackendException
+    {
+        long done = 0;
+        int interrupted = 0;
+        // bound: every pass moves on by at least one byte, ends the loop with an error, or is one of at most
+        // MAX_EINTR_RETRIES interrupted calls in a row
+        while (done < length)
+        {
+            final long n = Libc.pwrite(fd, address + done, length - done, position + done);
+            if (n > 0)
             {
-                channel.write(buffer, position + done + buffer.position());
+                done += n;
+                interrupted = 0;
             }
-            done += piece;
+            else if (n == -Libc.EINTR && ++interrupted <= MAX_EINTR_RETRIES)
+            {
+                continue;
+            }
+            else
+            {
+                throw ioError(n == 0 ? "pwrite made no progress" : "pwrite failed", n, position + done);
+            }
         }
     }
 
     @Override
     public void flush() throws IOException
     {
-        channel.force(true);
+        int interrupted = 0;
+        int ret;
+        // bound: at most MAX_EINTR_RETRIES interrupted calls in a row
+        while ((ret = Libc.fdatasync(fd)) == -Libc.EINTR && ++interrupted <= MAX_EINTR_RETRIES)
+        {
+            Thread.onSpinWait();
+        }
+        if (ret != 0)
+        {
+            throw ioError("fdatasync failed", ret, 0);
+        }
         forces.getAndIncrement();
     }
 
@@ -250,19 +328,41 @@ public final class FileBlockBackend implements BlockBackend
     public void writeZeroes(final long position, final long length, final boolean unmap) throws IOException
     {
         checkWritable();
-        final ByteBuffer zeroes = ZEROES.duplicate();
         // bound: length / 64 KiB chunks
         for (long done = 0; done < length; )
         {
-            final int chunk = (int)Math.min(ZERO_CHUNK, length - done);
-            zeroes.clear().limit(chunk);
-            // bound: a blocking positional write moves the buffer on by at least one byte
-            while (zeroes.hasRemaining())
-            {
-                channel.write(zeroes, position + done + zeroes.position());
-            }
+            final long chunk = Math.min(ZERO_CHUNK, length - done);
+            writeFrom(ZEROES.address(), position + done, chunk);
             done += chunk;
         }
+    }
+
+    /**
+     * The host address of a guest range, from the table of the last guest memory seen (rebuilt only when the memory
+     * changes, so the data path allocates nothing).
+     */
+    private long hostAddress(final GuestMemory memory, final long gpa, final long length) throws BlockBackendException
+    {
+        RegionTable t = table;
+        if (t == null || t.memory != memory)
+        {
+            t = new RegionTable(memory);
+            table = t;
+        }
+        final long address = t.hostAddress(gpa, length);
+        if (address == 0)
+        {
+            errors.getAndIncrement();
+            throw new BlockBackendException("guest range is not inside one ram region: gpa=0x" + Long.toHexString(gpa)
+                + ", length=" + length);
+        }
+        return address;
+    }
+
+    private BlockBackendException ioError(final String what, final long ret, final long position)
+    {
+        errors.getAndIncrement();
+        return new BlockBackendException(what + ": path=" + path + ", errno=" + -ret + ", position=" + position);
     }
 
     private void checkWritable() throws BlockBackendException
@@ -276,6 +376,8 @@ public final class FileBlockBackend implements BlockBackend
     @Override
     public void close() throws IOException
     {
+        // the data descriptor goes first: closing any descriptor of the file drops this process's fcntl locks on it
+        Libc.close(fd);
         try
         {
             if (lock.isValid())
@@ -286,6 +388,50 @@ public final class FileBlockBackend implements BlockBackend
         finally
         {
             channel.close();
+        }
+    }
+
+    /** Guest-physical bases, sizes and host addresses of one guest memory's RAM regions; immutable. */
+    private static final class RegionTable
+    {
+        private final GuestMemory memory;
+        private final long[] bases;
+        private final long[] sizes;
+        private final long[] addresses;
+
+        RegionTable(final GuestMemory memory)
+        {
+            final List<GuestRegion> regions = memory.regions();
+            this.memory = memory;
+            this.bases = new long[regions.size()];
+            this.sizes = new long[regions.size()];
+            this.addresses = new long[regions.size()];
+            for (int i = 0; i < bases.length; i++)
+            {
+                final GuestRegion region = regions.get(i);
+                bases[i] = region.guestBase();
+                sizes[i] = region.size();
+                addresses[i] = region.segment().address();
+            }
+        }
+
+        /** @return the host address of {@code [gpa, gpa + length)}, or 0 if no one region holds all of it. */
+        long hostAddress(final long gpa, final long length)
+        {
+            if (length < 0)
+            {
+                return 0;
+            }
+            // bound: one pass over the fixed, small region array
+            for (int i = 0; i < bases.length; i++)
+            {
+                final long offset = gpa - bases[i];
+                if (Long.compareUnsigned(offset, sizes[i]) < 0)
+                {
+                    return Long.compareUnsigned(length, sizes[i] - offset) <= 0 ? addresses[i] + offset : 0;
+                }
+            }
+            return 0;
         }
     }
 }

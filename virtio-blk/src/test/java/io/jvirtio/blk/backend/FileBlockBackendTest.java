@@ -8,8 +8,10 @@ import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
 import java.nio.file.FileAlreadyExistsException;
+import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.util.Arrays;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
@@ -160,5 +162,36 @@ class FileBlockBackendTest
         assertThrows(IllegalArgumentException.class,
             () -> FileBlockBackend.create(dir.resolve("id.img"), SECTORS, "123456789012345678901"));
         assertFalse(Files.exists(dir.resolve("id.img")));
+    }
+
+    @Test
+    void shouldCountAndThrowWhenTheImageEndsBeforeTheRead() throws IOException
+    {
+        final Path image = dir.resolve("shrunk.img");
+        try (FileBlockBackend disk = FileBlockBackend.create(image, SECTORS, "d"))
+        {
+            // another process cuts the image short under the open backend
+            try (FileChannel other = FileChannel.open(image, StandardOpenOption.WRITE))
+            {
+                other.truncate(SECTORS * 512 / 2);
+            }
+            final BlockBackendException ex = assertThrows(BlockBackendException.class,
+                () -> disk.read((SECTORS - 8) * 512, memory, 0x1000, 4096));
+            assertTrue(ex.getMessage().startsWith("image ended before the read did"), ex.getMessage());
+            assertEquals(1, disk.errors());
+            disk.read(0, memory, 0x1000, 4096);
+            assertEquals(1, disk.errors(), "a read inside the file still works");
+        }
+    }
+
+    @Test
+    void shouldCountAndThrowWhenTheGuestRangeIsNotRam() throws IOException
+    {
+        try (FileBlockBackend disk = FileBlockBackend.create(dir.resolve("norm.img"), SECTORS, "d"))
+        {
+            assertThrows(BlockBackendException.class, () -> disk.read(0, memory, (1L << 20) - 512, 4096));
+            assertThrows(BlockBackendException.class, () -> disk.write(0, memory, 1L << 40, 512));
+            assertEquals(2, disk.errors());
+        }
     }
 }

@@ -33,6 +33,7 @@ public final class Libc
     public static final int PROT_WRITE = 2;
     public static final int MAP_SHARED = 1;
     public static final int MAP_PRIVATE = 2;
+    public static final int O_RDONLY = 0;
     public static final int O_RDWR = 2;
     public static final int O_CLOEXEC = 0x80000;
     public static final int EPOLL_CLOEXEC = 0x80000;
@@ -51,6 +52,7 @@ public final class Libc
     public static final int EBADF = 9;
     public static final int EAGAIN = 11;
     public static final int ENOMEM = 12;
+    public static final int EIO = 5;
     public static final int EFAULT = 14;
     public static final int EBUSY = 16;
     public static final int EEXIST = 17;
@@ -78,6 +80,10 @@ public final class Libc
     private static final MethodHandle IOCTL;
     private static final MethodHandle OPEN;
     private static final MethodHandle DUP;
+    private static final MethodHandle PREAD;
+    private static final MethodHandle PWRITE;
+    private static final MethodHandle FSYNC;
+    private static final MethodHandle FDATASYNC;
     private static final VarHandle ERRNO;
     private static final long CAPTURE_SIZE;
     private static final ThreadLocal<MemorySegment> CAPTURE;
@@ -101,6 +107,10 @@ public final class Libc
         MethodHandle ioctl = null;
         MethodHandle open = null;
         MethodHandle dup = null;
+        MethodHandle pread = null;
+        MethodHandle pwrite = null;
+        MethodHandle fsync = null;
+        MethodHandle fdatasync = null;
         VarHandle errno = null;
         long captureSize = 0;
         boolean available = false;
@@ -141,6 +151,14 @@ public final class Libc
                 open = downcall(linker, libc, "open", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT),
                     ccs, Linker.Option.firstVariadicArg(2));
                 dup = downcall(linker, libc, "dup", FunctionDescriptor.of(JAVA_INT, JAVA_INT), ccs);
+                // the buffer is a raw host address (JAVA_LONG), so a caller that already checked its range passes it
+                // without making a MemorySegment per call
+                pread = downcall(linker, libc, "pread",
+                    FunctionDescriptor.of(JAVA_LONG, JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_LONG), ccs);
+                pwrite = downcall(linker, libc, "pwrite",
+                    FunctionDescriptor.of(JAVA_LONG, JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_LONG), ccs);
+                fsync = downcall(linker, libc, "fsync", FunctionDescriptor.of(JAVA_INT, JAVA_INT), ccs);
+                fdatasync = downcall(linker, libc, "fdatasync", FunctionDescriptor.of(JAVA_INT, JAVA_INT), ccs);
                 available = true;
             }
             catch (final RuntimeException | LinkageError ex)
@@ -164,6 +182,10 @@ public final class Libc
         IOCTL = ioctl;
         OPEN = open;
         DUP = dup;
+        PREAD = pread;
+        PWRITE = pwrite;
+        FSYNC = fsync;
+        FDATASYNC = fdatasync;
         ERRNO = errno;
         CAPTURE_SIZE = captureSize;
         CAPTURE = ThreadLocal.withInitial(() -> Arena.global().allocate(CAPTURE_SIZE, 8));
@@ -458,6 +480,71 @@ public final class Libc
         try
         {
             return result((int)IOCTL.invokeExact(capture, fd, request, arg), capture);
+        }
+        catch (final Throwable t)
+        {
+            throw rethrow(t);
+        }
+    }
+
+    /**
+     * pread(2) into native memory at a raw host address the caller has range-checked: bytes read (0 at end of file),
+     * or -errno. A short read is not an error; the caller loops.
+     */
+    public static long pread(final int fd, final long address, final long count, final long offset)
+    {
+        final MemorySegment capture = CAPTURE.get();
+        try
+        {
+            return result((long)PREAD.invokeExact(capture, fd, address, count, offset), capture);
+        }
+        catch (final Throwable t)
+        {
+            throw rethrow(t);
+        }
+    }
+
+    /**
+     * pwrite(2) from native memory at a raw host address the caller has range-checked: bytes written, or -errno. A
+     * short write is not an error; the caller loops.
+     */
+    public static long pwrite(final int fd, final long address, final long count, final long offset)
+    {
+        final MemorySegment capture = CAPTURE.get();
+        try
+        {
+            return result((long)PWRITE.invokeExact(capture, fd, address, count, offset), capture);
+        }
+        catch (final Throwable t)
+        {
+            throw rethrow(t);
+        }
+    }
+
+    /** fsync(2): 0 once the file's data and metadata are on stable storage, or -errno. */
+    public static int fsync(final int fd)
+    {
+        final MemorySegment capture = CAPTURE.get();
+        try
+        {
+            return result((int)FSYNC.invokeExact(capture, fd), capture);
+        }
+        catch (final Throwable t)
+        {
+            throw rethrow(t);
+        }
+    }
+
+    /**
+     * fdatasync(2): 0 once the file's data, and the metadata needed to read it back (its size, its block map), are on
+     * stable storage, or -errno.
+     */
+    public static int fdatasync(final int fd)
+    {
+        final MemorySegment capture = CAPTURE.get();
+        try
+        {
+            return result((int)FDATASYNC.invokeExact(capture, fd), capture);
         }
         catch (final Throwable t)
         {
