@@ -304,6 +304,8 @@ public final class IopsBench implements Callable<Integer>
         final Path report = image.resolveSibling("fio.json");
         final Process process = new ProcessBuilder(fio.toString(), "--name=jvirtio-iops",
             "--filename=" + image, "--ioengine=psync", "--rw=randread", "--bs=4k", "--direct=0",
+            // fio drops the file's cached pages before a job unless told not to; the comparison is from the page cache
+            "--invalidate=0",
             "--size=" + sizeMib + "M", "--time_based", "--runtime=" + fioSeconds, "--output-format=json")
             .redirectOutput(report.toFile())
             .redirectError(ProcessBuilder.Redirect.DISCARD)
