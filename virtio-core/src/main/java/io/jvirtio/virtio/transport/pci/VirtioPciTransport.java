@@ -39,7 +39,7 @@ import java.util.concurrent.atomic.AtomicLongArray;
  * </pre>
  * Every queue has its own notify address ({@code queue_notify_off} = queue index), so each kick is a wildcard
  * length-0 MMIO ioeventfd, {@code KvmIoEventFd(0, addr, 0, fd, 0)}, which the exit path takes on the fast MMIO bus
- * (kvm-semantics.md §11.2: QEMU registers virtio-pci modern notify the same way). The ioeventfds exist while the
+ * (QEMU registers virtio-pci modern notify the same way). The ioeventfds exist while the
  * device is active (DRIVER_OK until reset) and BAR 0 decodes; they follow the BAR when the guest moves it. A kick
  * that reaches the register file instead (before DRIVER_OK) is only counted: the device scans its queues at start.
  * <p>
