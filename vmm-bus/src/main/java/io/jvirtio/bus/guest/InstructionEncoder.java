@@ -199,14 +199,29 @@ public final class InstructionEncoder
         checkRegister(srcReg);
         checkDataRegister(form, srcReg);
         regs.write(srcReg, size, false, value);
+        return place(memory, gpaOfRip,
+            encodeMovAt(MOV_STORE_BYTE, MOV_STORE_AL_MOFFS, size, srcReg, form, regs, address));
+    }
+
+    /** Binds {@code form} to {@code address} and encodes a MOV; RIP-relative takes a second pass (see below). */
+    private int encodeMovAt(
+        final int byteOpcode,
+        final int moffsOpcode,
+        final int size,
+        final int reg,
+        final AddressingForm form,
+        final X86Registers regs,
+        final long address)
+    {
         bind(form, regs, address);
-        int length = encodeMov(MOV_STORE_BYTE, MOV_STORE_AL_MOFFS, size, srcReg, bound);
+        int length = encodeMov(byteOpcode, moffsOpcode, size, reg, bound);
         if (form == AddressingForm.RIP_RELATIVE)
         {
+            // the displacement counts from the end of the instruction, whose length the first pass found
             bound.displacement(ripDisplacement(regs, address, length));
-            length = encodeMov(MOV_STORE_BYTE, MOV_STORE_AL_MOFFS, size, srcReg, bound);
+            length = encodeMov(byteOpcode, moffsOpcode, size, reg, bound);
         }
-        return place(memory, gpaOfRip, length);
+        return length;
     }
 
     /**
@@ -231,14 +246,8 @@ public final class InstructionEncoder
         final AddressingForm form,
         final long address)
     {
-        bind(form, regs, address);
-        int length = encodeMov(MOV_LOAD_BYTE, MOV_LOAD_AL_MOFFS, size, dstReg, bound);
-        if (form == AddressingForm.RIP_RELATIVE)
-        {
-            bound.displacement(ripDisplacement(regs, address, length));
-            length = encodeMov(MOV_LOAD_BYTE, MOV_LOAD_AL_MOFFS, size, dstReg, bound);
-        }
-        return place(memory, gpaOfRip, length);
+        return place(memory, gpaOfRip,
+            encodeMovAt(MOV_LOAD_BYTE, MOV_LOAD_AL_MOFFS, size, dstReg, form, regs, address));
     }
 
     /**
