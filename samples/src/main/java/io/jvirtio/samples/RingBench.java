@@ -67,15 +67,21 @@ public final class RingBench implements Callable<Integer>
 
     private PrintWriter out;
 
-    /** One measurement's counts. */
-    private static final class Result
+    /** One measurement's counts; {@code report} reads them too. */
+    static final class Result
     {
         double buffersPerSecond;
         long kicks;
         long interrupts;
     }
 
-    private Result runRing(final boolean sleeping)
+    /**
+     * One measurement with this command's {@code buffers}, {@code batch} and {@code eventIdx}.
+     *
+     * @param sleeping both sides sleep when idle (true) or both poll.
+     * @return the rate and the notifications it took.
+     */
+    Result runRing(final boolean sleeping)
     {
         final Result result = new Result();
         final IdleStrategy idle = sleeping ? new BackoffIdleStrategy() : BusySpinIdleStrategy.INSTANCE;

@@ -6,6 +6,7 @@ import io.jvirtio.samples.EchoBench;
 import io.jvirtio.samples.EchoSample;
 import io.jvirtio.samples.ExitTraceReport;
 import io.jvirtio.samples.IopsBench;
+import io.jvirtio.samples.Report;
 import io.jvirtio.samples.RingBench;
 import io.jvirtio.samples.VmExitMatrix;
 import picocli.CommandLine;
@@ -55,6 +56,8 @@ public final class Programs
             IopsBench::new),
         new Program("ring", "ring hand-off benchmark after tools/virtio/ringtest, beside an SPSC floor",
             RingBench::new),
+        new Program("report", "every benchmark in one JVM, interleaved: table, CSV and chart, ratios vs targets",
+            Report::new),
         new Program("trace-report", "prints exit statistics from an exit trace", ExitTraceReport::new));
 
     private Programs()
