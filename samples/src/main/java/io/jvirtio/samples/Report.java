@@ -56,8 +56,9 @@ import java.util.concurrent.Callable;
         "(sleeping), the echo at 64/256/1500 bytes (pci, EVENT_IDX) and block IOPS (memory disk, randread qd1/qd32).",
         "Medians and spreads go into report.md, report.csv and report.svg in --out; every ratio is printed beside",
         "its target with pass or MISS.",
-        "--quick (the default) takes 3 runs of 100 000 echo frames and finishes within two minutes; --full takes 7",
-        "runs of 300 000 frames and finishes within fifteen. --runs and --frames override either."})
+        "--quick (the default) takes 5 runs of 300 000 echo frames and finishes within two minutes; --full takes 9",
+        "runs of 1 000 000 frames (every other part scaled alike) and finishes within fifteen. --runs and --frames",
+        "override either mode's figure."})
 public final class Report implements Callable<Integer>
 {
     private static final int[] ECHO_SIZES = {64, 256, 1500};
@@ -67,12 +68,16 @@ public final class Report implements Callable<Integer>
     private static final int BLOCK_SIZE = 4096;
     private static final long BLK_DISK_BYTES = 64L << 20;
     private static final int MIN_FRAMES = 2_000;
+    private static final int QUICK_RUNS = 5;
+    private static final long QUICK_FRAMES = 300_000;
+    private static final int FULL_RUNS = 9;
+    private static final long FULL_FRAMES = 1_000_000;
     private static final String FIO_NOTE = "skipped: the report does not run fio; ./jvirtio iops compares with fio";
 
-    @Option(names = "--quick", description = "3 runs of 100 000 echo frames, under two minutes (the default)")
+    @Option(names = "--quick", description = "5 runs of 300 000 echo frames, under two minutes (the default)")
     boolean quick;
 
-    @Option(names = "--full", description = "7 runs of 300 000 echo frames (and more of everything), under fifteen "
+    @Option(names = "--full", description = "9 runs of 1 000 000 echo frames (and more of everything), under fifteen "
         + "minutes")
     boolean full;
 
@@ -234,8 +239,8 @@ public final class Report implements Callable<Integer>
         {
             throw new CommandLine.ParameterException(spec.commandLine(), "--quick and --full exclude each other");
         }
-        final Work work = new Work(runs != null ? runs : full ? 7 : 3, frames != null ? frames : full ? 300_000
-            : 100_000);
+        final Work work = new Work(runs != null ? runs : full ? FULL_RUNS : QUICK_RUNS,
+            frames != null ? frames : full ? FULL_FRAMES : QUICK_FRAMES);
         if (work.runs() < 1 || work.frames() < MIN_FRAMES)
         {
             throw new CommandLine.ParameterException(spec.commandLine(),
@@ -456,7 +461,7 @@ public final class Report implements Callable<Integer>
             (double)f.ringKicks / f.ringBuffers, (double)f.ringInterrupts / f.ringBuffers));
         for (int i = 0; i < ECHO_SIZES.length; i++)
         {
-            sb.append(String.format(Locale.ROOT, "echo %d B: %.4f kicks, %.4f interrupts and %.3f bytes allocated "
+            sb.append(String.format(Locale.ROOT, "echo %d B: %.4f kicks, %.4f interrupts and %.4g bytes allocated "
                 + "per packet.%n", ECHO_SIZES[i], (double)f.echoKicks[i] / f.echoFrames[i],
                 (double)f.echoInterrupts[i] / f.echoFrames[i], (double)f.echoAllocated[i] / f.echoFrames[i]));
         }
@@ -465,7 +470,7 @@ public final class Report implements Callable<Integer>
         for (final Ratio ratio : ratios)
         {
             sb.append(String.format(Locale.ROOT, "| %s | %s | %s | %s |%n", ratio.name(),
-                skipped(ratio) ? "n/a" : String.format(Locale.ROOT, "%.3f", ratio.value()), ratio.target(),
+                skipped(ratio) ? "n/a" : String.format(Locale.ROOT, "%.4g", ratio.value()), ratio.target(),
                 verdict(ratio)));
         }
         return sb.toString();
@@ -529,13 +534,13 @@ public final class Report implements Callable<Integer>
             blkLabels[i] = "qd" + BLK_DEPTHS[i];
         }
         return new SvgChart("jvirtio report: medians of " + f.spsc.count() + " interleaved runs")
-            .group("cost per kick by path (vmx)", "ns per kick",
+            .group("cost per kick by path (vmx)", "kick path", "ns per kick",
                 new String[]{"fast MMIO", "PIO", "emulated MMIO", "userspace"},
                 new double[]{f.row("mmio", "wildcard", true).nanos.median(),
                     f.row("pio", "wildcard", true).nanos.median(), f.row("mmio", "wildcard", false).nanos.median(),
                     f.row("mmio", "none", true).nanos.median()})
-            .group("echo packets/s by frame size", "packets/s", echoLabels, echo)
-            .group("block IOPS by queue depth (randread)", "IOPS", blkLabels, blk)
+            .group("echo packets/s by frame size", "frame size", "packets/s", echoLabels, echo)
+            .group("block IOPS by queue depth (randread)", "queue depth", "IOPS", blkLabels, blk)
             .toSvg();
     }
 }

@@ -24,7 +24,7 @@ public final class SvgChart
     private final String title;
     private final List<Group> groups = new ArrayList<>();
 
-    private record Group(String title, String unit, String[] labels, double[] values)
+    private record Group(String title, String axis, String unit, String[] labels, double[] values)
     {
     }
 
@@ -38,19 +38,21 @@ public final class SvgChart
      * Adds a panel.
      *
      * @param groupTitle what the panel shows.
+     * @param axis       the category axis label, under the bars' labels.
      * @param unit       the value axis label.
      * @param labels     one label per bar.
      * @param values     one value per bar, not negative; NaN draws no bar and the value "n/a".
      * @return this chart.
      */
-    public SvgChart group(final String groupTitle, final String unit, final String[] labels, final double[] values)
+    public SvgChart group(final String groupTitle, final String axis, final String unit, final String[] labels,
+        final double[] values)
     {
         if (labels.length != values.length || labels.length == 0)
         {
             throw new IllegalArgumentException("a group needs one value per label and at least one bar: labels="
                 + labels.length + ", values=" + values.length);
         }
-        groups.add(new Group(groupTitle, unit, labels.clone(), values.clone()));
+        groups.add(new Group(groupTitle, axis, unit, labels.clone(), values.clone()));
         return this;
     }
 
@@ -100,6 +102,7 @@ public final class SvgChart
         final double labelY = TOP + PLOT_HEIGHT / 2.0;
         text(sb, labelX, labelY, "middle", 11, group.unit(),
             String.format(Locale.ROOT, " transform=\"rotate(-90 %.1f %.1f)\"", labelX, labelY));
+        text(sb, x0 + LEFT + PLOT_WIDTH / 2.0, axisY + 36, "middle", 11, group.axis(), "");
         final int n = group.values().length;
         final double slot = (double)PLOT_WIDTH / n;
         final double barWidth = slot * 0.6;
@@ -154,6 +157,10 @@ public final class SvgChart
     static String compact(final double v)
     {
         final double a = Math.abs(v);
+        if (a == 0)
+        {
+            return "0";
+        }
         if (a >= 1e9)
         {
             return String.format(Locale.ROOT, "%.3gG", v / 1e9);
