@@ -51,14 +51,17 @@ import java.util.concurrent.Callable;
  * Thread safety: a command object; run once on the main thread, which plays the guest.
  */
 @Command(name = "report", mixinStandardHelpOptions = true, sortOptions = false,
-    description = {"The whole measurement set in one JVM, interleaved run after run: the floors (busy-spin,",
-        "eventfd with parking, park/unpark, Linux eventfd, SPSC ring, 64 KiB copy), the vmexit matrix (vmx), the ring",
-        "(sleeping), the echo at 64/256/1500 bytes (pci, EVENT_IDX) and block IOPS (memory disk, randread qd1/qd32).",
-        "Medians and spreads go into report.md, report.csv and report.svg in --out; every ratio is printed beside",
-        "its target with pass or MISS.",
-        "--quick (the default) takes 5 runs of 300 000 echo frames and finishes within two minutes; --full takes 9",
-        "runs of 1 000 000 frames (every other part scaled alike) and finishes within fifteen. --runs and --frames",
-        "override either mode's figure."})
+    description = {"The whole measurement set in one JVM, interleaved run after run:",
+        "  floors: busy-spin, in-JVM eventfd with parking, park/unpark,",
+        "          Linux eventfd write+read, SPSC ring, MemorySegment.copy of 64 KiB",
+        "  vmexit matrix (vmx rows), ring (sleeping notifications),",
+        "  echo at 64, 256 and 1500 bytes (virtio-pci, EVENT_IDX),",
+        "  block IOPS (memory disk, 4 KiB randread at depth 1 and 32).",
+        "Medians and spreads go into report.md, report.csv and report.svg in --out,",
+        "and every ratio is printed beside its target with pass or MISS.",
+        "--quick (the default): 5 runs of 300 000 echo frames, within two minutes.",
+        "--full: 9 runs of 1 000 000 echo frames, the rest scaled alike, within fifteen.",
+        "--runs and --frames override either mode's figure."})
 public final class Report implements Callable<Integer>
 {
     private static final int[] ECHO_SIZES = {64, 256, 1500};
