@@ -301,6 +301,18 @@ public final class IopsBench implements Callable<Integer>
      */
     private double runFio(final Path fio, final Path image) throws IOException, InterruptedException
     {
+        return runFio(fio, image, sizeMib, fioSeconds, out);
+    }
+
+    /**
+     * Runs fio's buffered psync 4 KiB random reads on the first {@code sizeMib} MiB of {@code image}.
+     *
+     * @param out where a line goes when fio gives no figure.
+     * @return read IOPS, or -1 after printing why fio gave none.
+     */
+    static double runFio(final Path fio, final Path image, final int sizeMib, final int fioSeconds,
+        final PrintWriter out) throws IOException, InterruptedException
+    {
         final Path report = image.resolveSibling("fio.json");
         final Process process = new ProcessBuilder(fio.toString(), "--name=jvirtio-iops",
             "--filename=" + image, "--ioengine=psync", "--rw=randread", "--bs=4k", "--direct=0",

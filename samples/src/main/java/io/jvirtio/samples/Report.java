@@ -2,6 +2,7 @@ package io.jvirtio.samples;
 
 import io.jvirtio.blk.VirtioBlk;
 import io.jvirtio.blk.backend.BlockBackend;
+import io.jvirtio.blk.backend.FileBlockBackend;
 import io.jvirtio.blk.backend.MemoryBlockBackend;
 import io.jvirtio.bus.event.BackoffIdleStrategy;
 import io.jvirtio.bus.event.EventFd;
@@ -75,7 +76,7 @@ public final class Report implements Callable<Integer>
     private static final long QUICK_FRAMES = 300_000;
     private static final int FULL_RUNS = 9;
     private static final long FULL_FRAMES = 1_000_000;
-    private static final String FIO_NOTE = "skipped: the report does not run fio; ./jvirtio iops compares with fio";
+    private static final int BLK_DISK_MIB = (int)(BLK_DISK_BYTES >> 20);
 
     @Option(names = "--quick", description = "5 runs of 300 000 echo frames, under two minutes (the default)")
     boolean quick;
@@ -126,6 +127,9 @@ public final class Report implements Callable<Integer>
         boolean echoClean = true;
         final Sample[] blk = new Sample[BLK_DEPTHS.length];
         long blkErrors;
+        final Sample blkFile = new Sample("blk file randread qd1 (beside fio)", "IOPS");
+        final Sample fio = new Sample("fio psync randread, page cache", "IOPS");
+        String fioNote = "skipped: fio not installed";
 
         Figures()
         {
@@ -182,6 +186,11 @@ public final class Report implements Callable<Integer>
             all.add(ring);
             all.addAll(List.of(echo));
             all.addAll(List.of(blk));
+            if (blkFile.count() > 0 && fio.count() > 0)
+            {
+                all.add(blkFile);
+                all.add(fio);
+            }
             return all;
         }
 
@@ -196,7 +205,7 @@ public final class Report implements Callable<Integer>
     }
 
     /** How much work each part does per run, all scaled from the echo's frames. */
-    private record Work(int runs, long frames)
+    private record Work(int runs, long frames, int fioSeconds)
     {
         int spinRoundTrips()
         {
@@ -243,7 +252,7 @@ public final class Report implements Callable<Integer>
             throw new CommandLine.ParameterException(spec.commandLine(), "--quick and --full exclude each other");
         }
         final Work work = new Work(runs != null ? runs : full ? FULL_RUNS : QUICK_RUNS,
-            frames != null ? frames : full ? FULL_FRAMES : QUICK_FRAMES);
+            frames != null ? frames : full ? FULL_FRAMES : QUICK_FRAMES, full ? 3 : 1);
         if (work.runs() < 1 || work.frames() < MIN_FRAMES)
         {
             throw new CommandLine.ParameterException(spec.commandLine(),
@@ -257,18 +266,110 @@ public final class Report implements Callable<Integer>
             BlockBackend disk = new MemoryBlockBackend(BLK_DISK_BYTES >> VirtioBlk.SECTOR_SHIFT, false,
                 "jvirtio-report");
             BlockJob blk = new BlockJob(disk, TransportKind.MMIO_WILDCARD, BLOCK_SIZE,
-                BLK_DEPTHS[BLK_DEPTHS.length - 1]))
+                BLK_DEPTHS[BLK_DEPTHS.length - 1]);
+            FioComparison fio = FioComparison.open(IopsBench.findOnPath("fio"), out))
         {
             console.printf("report: %s, %d runs after one warm-up run, %d echo frames per measurement, output %s%n",
                 full ? "full" : "quick", work.runs(), work.frames(), out.toAbsolutePath());
             console.println("report: prefilling the memory disk so every read has a pattern to verify");
             blk.prefill();
+            if (fio == null)
+            {
+                console.println("report: fio not found on the PATH: blk_over_fio is skipped");
+            }
+            else
+            {
+                console.printf("report: fio found; prefilling a %d MiB file image to compare with it: %s%n",
+                    BLK_DISK_MIB, fio.image);
+                fio.job.prefill();
+                figures.fioNote = "skipped: fio gave no figure";
+            }
             for (int run = 0; run <= work.runs(); run++)
             {
                 final String label = run == 0 ? "warm-up" : "run " + run + "/" + work.runs();
                 runOnce(figures, work, ring, blk, quiet, run > 0, label);
+                if (fio != null && run > 0)
+                {
+                    console.printf("  %s: file disk randread qd1 and fio beside it%n", label);
+                    fio.measure(figures, work, console);
+                }
             }
             return report(figures, work);
+        }
+    }
+
+    /** The file disk and fio on the same image, when fio is on the PATH: the two figures of blk_over_fio. */
+    private static final class FioComparison implements AutoCloseable
+    {
+        final Path fio;
+        final Path dir;
+        final Path image;
+        final BlockBackend backend;
+        final BlockJob job;
+
+        private FioComparison(final Path fio, final Path dir, final Path image, final BlockBackend backend,
+            final BlockJob job)
+        {
+            this.fio = fio;
+            this.dir = dir;
+            this.image = image;
+            this.backend = backend;
+            this.job = job;
+        }
+
+        /** @return the comparison with its image in a fresh directory under {@code parent}, or null without fio. */
+        static FioComparison open(final Path fio, final Path parent) throws IOException
+        {
+            if (fio == null)
+            {
+                return null;
+            }
+            final Path dir = Files.createTempDirectory(parent, "blk-image");
+            final Path image = dir.resolve("report.img");
+            final BlockBackend backend = FileBlockBackend.create(image, BLK_DISK_BYTES >> VirtioBlk.SECTOR_SHIFT,
+                "jvirtio-report");
+            try
+            {
+                return new FioComparison(fio, dir, image, backend, new BlockJob(backend, TransportKind.MMIO_WILDCARD,
+                    BLOCK_SIZE, 1));
+            }
+            catch (final RuntimeException ex)
+            {
+                backend.close();
+                Files.deleteIfExists(image);
+                Files.deleteIfExists(dir);
+                throw ex;
+            }
+        }
+
+        /** One run of the file disk at depth 1, then fio's psync random reads on the same image. */
+        void measure(final Figures f, final Work work, final PrintWriter progress)
+            throws IOException, InterruptedException
+        {
+            final BlockJob.Result r = job.run(BlockJob.Pattern.RANDREAD, 1, work.blkRequests(1), 0, null);
+            final double fioIops = IopsBench.runFio(fio, image, BLK_DISK_MIB, work.fioSeconds(),
+                progress);
+            f.blkFile.add(r.iops());
+            f.blkErrors += r.verifyErrors() + r.ioErrors();
+            if (fioIops > 0)
+            {
+                f.fio.add(fioIops);
+            }
+        }
+
+        @Override
+        public void close() throws IOException
+        {
+            try
+            {
+                job.close();
+                backend.close();
+            }
+            finally
+            {
+                Files.deleteIfExists(image);
+                Files.deleteIfExists(dir);
+            }
         }
     }
 
@@ -375,7 +476,9 @@ public final class Report implements Callable<Integer>
             Ratio.atMost("alloc_bytes_per_packet", allocated, 0.0),
             Ratio.atLeast("echo_over_ring_floor", overFloor, 0.3),
             Ratio.reported("ring_sleep_over_spsc_floor", f.ring.median() / f.spsc.median()),
-            new Ratio("blk_over_fio", Double.NaN, ">= 0.8", true));
+            f.fio.count() > 0
+                ? Ratio.atLeast("blk_over_fio", f.blkFile.median() / f.fio.median(), 0.8)
+                : new Ratio("blk_over_fio", Double.NaN, ">= 0.8", true));
     }
 
     private static boolean skipped(final Ratio ratio)
@@ -383,11 +486,11 @@ public final class Report implements Callable<Integer>
         return Double.isNaN(ratio.value());
     }
 
-    private static String verdict(final Ratio ratio)
+    private static String verdict(final Ratio ratio, final Figures f)
     {
         if (skipped(ratio))
         {
-            return FIO_NOTE;
+            return f.fioNote;
         }
         if (ratio.target().isEmpty())
         {
@@ -426,7 +529,7 @@ public final class Report implements Callable<Integer>
                 r.put("pass", ratio.pass());
                 if (skipped(ratio))
                 {
-                    r.put("note", FIO_NOTE);
+                    r.put("note", f.fioNote);
                 }
                 rat.put(ratio.name(), r);
             }
@@ -474,7 +577,7 @@ public final class Report implements Callable<Integer>
         {
             sb.append(String.format(Locale.ROOT, "| %s | %s | %s | %s |%n", ratio.name(),
                 skipped(ratio) ? "n/a" : String.format(Locale.ROOT, "%.4g", ratio.value()), ratio.target(),
-                verdict(ratio)));
+                verdict(ratio, f)));
         }
         return sb.toString();
     }
@@ -505,7 +608,7 @@ public final class Report implements Callable<Integer>
         {
             sb.append("ratio,").append(csvField(ratio.name())).append(",,");
             sb.append(skipped(ratio) ? "" : ratio.value()).append(",,,,,");
-            sb.append(csvField(ratio.target())).append(',').append(csvField(verdict(ratio))).append('\n');
+            sb.append(csvField(ratio.target())).append(',').append(csvField(verdict(ratio, f))).append('\n');
         }
         return sb.toString();
     }
