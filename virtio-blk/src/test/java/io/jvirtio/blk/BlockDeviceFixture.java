@@ -6,16 +6,15 @@ import io.jvirtio.bus.event.EventFd;
 import io.jvirtio.bus.event.EventFds;
 import io.jvirtio.bus.memory.GuestMemory;
 import io.jvirtio.bus.memory.GuestRegion;
-import io.jvirtio.virtio.DeviceContext;
 import io.jvirtio.virtio.DeviceHost;
 import io.jvirtio.virtio.VirtioFeatures;
 import io.jvirtio.virtio.VirtioInterrupt;
+import io.jvirtio.virtio.transport.ActiveContext;
 import io.jvirtio.virtio.queue.QueueBrokenListener;
 import io.jvirtio.virtio.queue.QueueConfigStatus;
 import io.jvirtio.virtio.queue.SplitQueue;
 import io.jvirtio.virtio.queue.SplitQueueConfig;
 import io.jvirtio.virtio.queue.SplitQueueDriver;
-import io.jvirtio.virtio.queue.VirtQueue;
 
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -101,7 +100,19 @@ final class BlockDeviceFixture implements AutoCloseable
             }
         });
         assertEquals(null, device.checkFeatures(features));
-        device.activate(new Context());
+        device.activate(ActiveContext.allEnabled(features, memory, queues, kicks, new VirtioInterrupt()
+        {
+            @Override
+            public void signalQueue(final int queueIndex)
+            {
+                interrupts.incrementAndGet(queueIndex);
+            }
+
+            @Override
+            public void signalConfig()
+            {
+            }
+        }));
     }
 
     /** @return the guest-physical address of data buffer {@code i}. */
@@ -216,64 +227,5 @@ final class BlockDeviceFixture implements AutoCloseable
             kick.close();
         }
         memory.close();
-    }
-
-    private final class Context implements DeviceContext
-    {
-        private final VirtioInterrupt interrupt = new VirtioInterrupt()
-        {
-            @Override
-            public void signalQueue(final int queueIndex)
-            {
-                interrupts.incrementAndGet(queueIndex);
-            }
-
-            @Override
-            public void signalConfig()
-            {
-            }
-        };
-
-        @Override
-        public long features()
-        {
-            return features;
-        }
-
-        @Override
-        public GuestMemory memory()
-        {
-            return memory;
-        }
-
-        @Override
-        public int queueCount()
-        {
-            return queues.length;
-        }
-
-        @Override
-        public boolean isQueueEnabled(final int index)
-        {
-            return true;
-        }
-
-        @Override
-        public VirtQueue queue(final int index)
-        {
-            return queues[index];
-        }
-
-        @Override
-        public EventFd kick(final int index)
-        {
-            return kicks[index];
-        }
-
-        @Override
-        public VirtioInterrupt interrupt()
-        {
-            return interrupt;
-        }
     }
 }

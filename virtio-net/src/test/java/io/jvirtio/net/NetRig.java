@@ -5,6 +5,7 @@ import io.jvirtio.bus.event.EventFds;
 import io.jvirtio.bus.memory.GuestMemory;
 import io.jvirtio.net.driver.NetQueuePairDriver;
 import io.jvirtio.virtio.DeviceContext;
+import io.jvirtio.virtio.transport.ActiveContext;
 import io.jvirtio.virtio.DeviceHost;
 import io.jvirtio.virtio.VirtioInterrupt;
 import io.jvirtio.virtio.queue.QueueBrokenListener;
@@ -12,7 +13,6 @@ import io.jvirtio.virtio.queue.QueueConfigStatus;
 import io.jvirtio.virtio.queue.SplitQueue;
 import io.jvirtio.virtio.queue.SplitQueueConfig;
 import io.jvirtio.virtio.queue.SplitQueueDriver;
-import io.jvirtio.virtio.queue.VirtQueue;
 
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicLongArray;
@@ -103,50 +103,7 @@ final class NetRig implements AutoCloseable
 
     DeviceContext context()
     {
-        return new DeviceContext()
-        {
-            @Override
-            public long features()
-            {
-                return features;
-            }
-
-            @Override
-            public GuestMemory memory()
-            {
-                return memory;
-            }
-
-            @Override
-            public int queueCount()
-            {
-                return queues.length;
-            }
-
-            @Override
-            public boolean isQueueEnabled(final int index)
-            {
-                return index >= 0 && index < queues.length;
-            }
-
-            @Override
-            public VirtQueue queue(final int index)
-            {
-                return queues[index];
-            }
-
-            @Override
-            public EventFd kick(final int index)
-            {
-                return kicks[index];
-            }
-
-            @Override
-            public VirtioInterrupt interrupt()
-            {
-                return interrupt;
-            }
-        };
+        return ActiveContext.allEnabled(features, memory, queues, kicks, interrupt);
     }
 
     @Override

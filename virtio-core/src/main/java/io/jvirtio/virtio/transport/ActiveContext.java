@@ -6,12 +6,15 @@ import io.jvirtio.virtio.DeviceContext;
 import io.jvirtio.virtio.VirtioInterrupt;
 import io.jvirtio.virtio.queue.VirtQueue;
 
+import java.util.Arrays;
+
 /**
- * The {@link DeviceContext} of one activation: copies of what was enabled at DRIVER_OK.
+ * The {@link DeviceContext} of one activation: copies of what was enabled at DRIVER_OK. Transports build it; tests
+ * that activate a device without a transport build it with {@link #allEnabled}.
  * <p>
  * Thread safety: immutable after construction; any thread.
  */
-final class ActiveContext implements DeviceContext
+public final class ActiveContext implements DeviceContext
 {
     private final long features;
     private final GuestMemory memory;
@@ -20,7 +23,15 @@ final class ActiveContext implements DeviceContext
     private final EventFd[] kicks;
     private final VirtioInterrupt interrupt;
 
-    ActiveContext(
+    /**
+     * @param features  the negotiated features.
+     * @param memory    guest RAM.
+     * @param queues    the device's queues.
+     * @param enabled   which of them the driver enabled.
+     * @param kicks     each queue's kick eventfd.
+     * @param interrupt the interrupt to notify through.
+     */
+    public ActiveContext(
         final long features,
         final GuestMemory memory,
         final VirtQueue[] queues,
@@ -34,6 +45,19 @@ final class ActiveContext implements DeviceContext
         this.enabled = enabled.clone();
         this.kicks = kicks.clone();
         this.interrupt = interrupt;
+    }
+
+    /** @return a context in which every one of {@code queues} is enabled. */
+    public static ActiveContext allEnabled(
+        final long features,
+        final GuestMemory memory,
+        final VirtQueue[] queues,
+        final EventFd[] kicks,
+        final VirtioInterrupt interrupt)
+    {
+        final boolean[] enabled = new boolean[queues.length];
+        Arrays.fill(enabled, true);
+        return new ActiveContext(features, memory, queues, enabled, kicks, interrupt);
     }
 
     @Override
@@ -57,7 +81,7 @@ final class ActiveContext implements DeviceContext
     @Override
     public boolean isQueueEnabled(final int index)
     {
-        return enabled[index];
+        return index >= 0 && index < enabled.length && enabled[index];
     }
 
     @Override
