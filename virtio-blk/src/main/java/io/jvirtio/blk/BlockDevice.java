@@ -23,6 +23,9 @@ import io.jvirtio.virtio.worker.DeviceWorker;
  */
 public final class BlockDevice implements VirtioDevice
 {
+    private static final int GEOMETRY_HEADS = 16;
+    private static final int GEOMETRY_SECTORS = 63;
+
     private final BlockBackend backend;
     private final BlockDeviceConfig config;
     private final BlockCounters counters = new BlockCounters();
@@ -44,7 +47,8 @@ public final class BlockDevice implements VirtioDevice
         this.config = config;
         this.writeback = config.writeback();
         long features = bit(VirtioBlk.VIRTIO_BLK_F_SIZE_MAX) | bit(VirtioBlk.VIRTIO_BLK_F_SEG_MAX)
-            | bit(VirtioBlk.VIRTIO_BLK_F_BLK_SIZE) | bit(VirtioBlk.VIRTIO_BLK_F_TOPOLOGY)
+            | bit(VirtioBlk.VIRTIO_BLK_F_GEOMETRY) | bit(VirtioBlk.VIRTIO_BLK_F_BLK_SIZE)
+            | bit(VirtioBlk.VIRTIO_BLK_F_TOPOLOGY)
             | bit(VirtioBlk.VIRTIO_BLK_F_FLUSH) | bit(VirtioBlk.VIRTIO_BLK_F_CONFIG_WCE)
             | bit(VirtioBlk.VIRTIO_BLK_F_DISCARD) | bit(VirtioBlk.VIRTIO_BLK_F_WRITE_ZEROES)
             | bit(VirtioFeatures.VIRTIO_F_EVENT_IDX) | bit(VirtioFeatures.VIRTIO_F_INDIRECT_DESC);
@@ -70,6 +74,13 @@ public final class BlockDevice implements VirtioDevice
         put(BlockConfigLayout.CAPACITY_OFFSET, Long.BYTES, backend.capacity());
         put(BlockConfigLayout.SIZE_MAX_OFFSET, Integer.BYTES, config.sizeMax());
         put(BlockConfigLayout.SEG_MAX_OFFSET, Integer.BYTES, config.segMax());
+        // a legacy CHS geometry for tools that still ask (HDIO_GETGEO): the conventional 16 heads and 63 sectors per
+        // track, and as many cylinders as fit, 2 to 16383 as a PC BIOS would translate (§5.2.4 leaves the values to
+        // the device)
+        final long cylinders = Math.clamp(backend.capacity() / (GEOMETRY_HEADS * GEOMETRY_SECTORS), 2, 16383);
+        put(BlockConfigLayout.GEOMETRY_CYLINDERS_OFFSET, Short.BYTES, cylinders);
+        put(BlockConfigLayout.GEOMETRY_HEADS_OFFSET, Byte.BYTES, GEOMETRY_HEADS);
+        put(BlockConfigLayout.GEOMETRY_SECTORS_OFFSET, Byte.BYTES, GEOMETRY_SECTORS);
         put(BlockConfigLayout.BLK_SIZE_OFFSET, Integer.BYTES, config.blkSize());
         // topology: one logical block per physical block, no offset, minimum I/O one block, no optimal size
         put(BlockConfigLayout.MIN_IO_SIZE_OFFSET, Short.BYTES, 1);

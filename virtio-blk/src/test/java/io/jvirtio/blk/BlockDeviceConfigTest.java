@@ -46,7 +46,8 @@ class BlockDeviceConfigTest
             final BlockDevice device = new BlockDevice(disk, BlockDeviceConfig.defaults());
             final long f = device.deviceFeatures();
             for (final int bit : new int[] {VirtioBlk.VIRTIO_BLK_F_SIZE_MAX, VirtioBlk.VIRTIO_BLK_F_SEG_MAX,
-                VirtioBlk.VIRTIO_BLK_F_BLK_SIZE, VirtioBlk.VIRTIO_BLK_F_TOPOLOGY, VirtioBlk.VIRTIO_BLK_F_FLUSH,
+                VirtioBlk.VIRTIO_BLK_F_GEOMETRY, VirtioBlk.VIRTIO_BLK_F_BLK_SIZE, VirtioBlk.VIRTIO_BLK_F_TOPOLOGY,
+                VirtioBlk.VIRTIO_BLK_F_FLUSH,
                 VirtioBlk.VIRTIO_BLK_F_CONFIG_WCE, VirtioBlk.VIRTIO_BLK_F_DISCARD, VirtioBlk.VIRTIO_BLK_F_WRITE_ZEROES,
                 VirtioFeatures.VIRTIO_F_EVENT_IDX, VirtioFeatures.VIRTIO_F_INDIRECT_DESC})
             {
@@ -54,7 +55,6 @@ class BlockDeviceConfigTest
             }
             assertFalse(has(f, VirtioBlk.VIRTIO_BLK_F_RO));
             assertFalse(has(f, VirtioBlk.VIRTIO_BLK_F_MQ));
-            assertFalse(has(f, VirtioBlk.VIRTIO_BLK_F_GEOMETRY));
             assertFalse(has(f, 15), "GET_LIFETIME not offered");
             assertFalse(has(f, 16), "SECURE_ERASE not offered");
             assertEquals(2, device.deviceId());
@@ -70,6 +70,10 @@ class BlockDeviceConfigTest
         {
             final BlockDevice d = new BlockDevice(disk, BlockDeviceConfig.defaults().withNumQueues(3));
             assertEquals(60, d.configSize());
+            // 0x1_0000_0001 sectors is far more than 16383 cylinders of 16 heads and 63 sectors: clamped
+            assertEquals(16383, d.readConfig(BlockConfigLayout.GEOMETRY_CYLINDERS_OFFSET, 2));
+            assertEquals(16, d.readConfig(BlockConfigLayout.GEOMETRY_HEADS_OFFSET, 1));
+            assertEquals(63, d.readConfig(BlockConfigLayout.GEOMETRY_SECTORS_OFFSET, 1));
             assertEquals(0x1_0000_0001L, d.readConfig(BlockConfigLayout.CAPACITY_OFFSET, 8));
             assertEquals(1, d.readConfig(BlockConfigLayout.CAPACITY_OFFSET, 4), "low half");
             assertEquals(1, d.readConfig(BlockConfigLayout.CAPACITY_OFFSET + 4, 4), "high half");
