@@ -171,6 +171,19 @@ public final class SplitQueue implements VirtQueue
         return QueueConfigStatus.VALID;
     }
 
+    /**
+     * @return the configuration the queue was activated with, or null if it is not active. For the control plane
+     *     and tests (it allocates): what a transport or a vhost-user front-end handed over at activation.
+     */
+    public SplitQueueConfig activeConfig()
+    {
+        if (!active)
+        {
+            return null;
+        }
+        return new SplitQueueConfig(size, descTable, availRing, usedRing, eventIdx, indirectDesc);
+    }
+
     @Override
     public void reset()
     {
