@@ -16,7 +16,9 @@ import io.jvirtio.virtio.transport.mmio.VirtioMmioTransport;
 import io.jvirtio.virtio.transport.pci.VirtioPciTransport;
 
 import java.util.ArrayList;
+import java.util.IdentityHashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * A simulated VM with virtio devices attached and, for each, a guest driver bound to vCPU 0: the few lines an
@@ -62,6 +64,7 @@ public final class VirtioMachine implements AutoCloseable
     private final SimulatedVm vm;
     private final List<AttachedDevice> devices = new ArrayList<>();
     private final List<AutoCloseable> transports = new ArrayList<>();
+    private final Map<AttachedDevice, VirtioPciTransport> pciOf = new IdentityHashMap<>();
     private int mmioDevices;
     private int pciDevices;
     private PciHostBridge pciBridge;
@@ -109,11 +112,15 @@ public final class VirtioMachine implements AutoCloseable
             vm.guestAddressSpace(), vm.memory());
         final AttachedDevice attached = new AttachedDevice(device, kind, driver, presented.core());
         devices.add(attached);
+        if (presented.pci() != null)
+        {
+            pciOf.put(attached, presented.pci());
+        }
         return attached;
     }
 
     /** A device's transport, seen from both sides. */
-    private record Presented(DriverTransport driverTransport, TransportCore core)
+    private record Presented(DriverTransport driverTransport, TransportCore core, VirtioPciTransport pci)
     {
     }
 
@@ -128,7 +135,7 @@ public final class VirtioMachine implements AutoCloseable
         transports.add(transport);
         return new Presented(
             MmioDriverTransport.probe(vm.vcpu(0), vm.guestAddressSpace(), base, transport.windowLength()),
-            transport.core());
+            transport.core(), null);
     }
 
     private Presented attachPci(final VirtioDevice device)
@@ -149,7 +156,47 @@ public final class VirtioMachine implements AutoCloseable
         pciBridge.add(slot, 0, transport.function());
         // the guest's enumeration places this function's BARs in its own slice of the window
         return new Presented(PciDriverTransport.probe(vm.vcpu(0), vm.guestAddressSpace(), slot,
-            PCI_WINDOW_BASE + index * PCI_SLICE, PCI_SLICE, FIRST_PCI_VECTOR + 16 * index), transport.core());
+            PCI_WINDOW_BASE + index * PCI_SLICE, PCI_SLICE, FIRST_PCI_VECTOR + 16 * index), transport.core(),
+            transport);
+    }
+
+    /**
+     * @param attached a device this machine presents on {@link TransportKind#PCI}.
+     * @return its virtio-pci function, for the counters only virtio-pci has (MSI-X, the PCI_CFG window).
+     * @throws IllegalArgumentException if the device is not on virtio-pci here.
+     */
+    public VirtioPciTransport pciTransport(final AttachedDevice attached)
+    {
+        final VirtioPciTransport pci = pciOf.get(attached);
+        if (pci == null)
+        {
+            throw new IllegalArgumentException("not a virtio-pci device of this machine: transport="
+                + attached.transport());
+        }
+        return pci;
+    }
+
+    /**
+     * @param attached a device this machine presents on {@link TransportKind#PCI}.
+     * @return its PCI device number on bus 0 (the first PCI device is at 1).
+     */
+    public int pciSlot(final AttachedDevice attached)
+    {
+        pciTransport(attached);
+        int slot = 0;
+        // bound: the devices attached, at most PCI_DEVICES of them on PCI
+        for (final AttachedDevice d : devices)
+        {
+            if (d.transport() == TransportKind.PCI)
+            {
+                slot++;
+            }
+            if (d == attached)
+            {
+                return slot;
+            }
+        }
+        throw new IllegalArgumentException("not a device of this machine: transport=" + attached.transport());
     }
 
     /** @return the devices attached so far, in order. */
