@@ -111,6 +111,13 @@ class TransportBadInputTest
                 ? new long[] {0x0800, 0x0FFC, VirtioPciTransport.NOTIFY_OFFSET + 0x800, VirtioPciTransport
                 .STRUCTURE_BAR_SIZE - 4}
                 : new long[] {0x0D0, 0x0F0, VirtioMmioRegisters.CONFIG + 0x80, VirtioMmioRegisters.CONFIG + 0xFC};
+            // past the window's end, in the rest of its page: no device decodes it
+            final long pastEnd = kind == TransportKind.PCI ? 0 : 0x800;
+            if (pastEnd != 0)
+            {
+                assertNull(r.health.guest(() -> r.raw.write(pastEnd, 4, ALL_ONES_32)));
+                assertNull(r.health.guest(() -> r.raw.read(pastEnd, 4)));
+            }
             // bound: four offsets
             for (final long offset : offsets)
             {
