@@ -81,7 +81,7 @@ final class HostileRig implements AutoCloseable
         this.buffers = machine.vm().guestAddressSpace().allocate((long)SLOT * SLOTS, 4096);
     }
 
-    /** Negotiates {@code features}, sets up both queues with {@link #N} entries (no used-buffer interrupts), DRIVER_OK. */
+    /** Negotiates {@code features}, sets up both queues of {@link #N} entries (no queue interrupts), DRIVER_OK. */
     HostileRig start(final long features)
     {
         return start(features, N);
