@@ -100,7 +100,7 @@ public final class HostHealth implements AutoCloseable
     private long popBound = -1;
     private int payloadSeed;
 
-    private HostHealth(final VirtioMachine machine)
+    private HostHealth(final VirtioMachine machine, final GuestRange... guestOwned)
     {
         this.machine = machine;
         this.memory = machine.vm().memory();
@@ -129,10 +129,15 @@ public final class HostHealth implements AutoCloseable
         Thread.setDefaultUncaughtExceptionHandler((final Thread t, final Throwable e) ->
             uncaught.add(t.getName() + ": " + e));
         this.allocatedTopAtStart = allocatedTop();
-        // bound: the canary ranges, a few per RAM region
+        // bound: the ranges the test passed
+        for (final GuestRange range : guestOwned)
+        {
+            deviceMayWrite(range.gpa(), range.length());
+        }
+        // bound: the canary ranges, a few per RAM region, each filled around the guest-owned ranges
         for (final long[] range : canaryRanges(allocatedTopAtStart))
         {
-            memory.fill(range[0], range[1] - range[0], CANARY);
+            fillCanary(range[0], range[1]);
         }
     }
 
@@ -140,12 +145,56 @@ public final class HostHealth implements AutoCloseable
      * Starts watching {@code machine}: attaches the witness device, records the baseline and fills the unused guest
      * RAM with the canary. Call it after the rings and buffers of the attack are set up and before the attack.
      *
-     * @param machine the machine whose devices the test attacks (attached already).
+     * @param machine    the machine whose devices the test attacks (attached already).
+     * @param guestOwned ranges the test placed rings or buffers in without the guest address space's allocator (at
+     *                   fixed addresses): they keep their contents and are not checked.
      * @return the watch; close it (try-with-resources) to restore the default uncaught exception handler.
      */
-    public static HostHealth watch(final VirtioMachine machine)
+    public static HostHealth watch(final VirtioMachine machine, final GuestRange... guestOwned)
     {
-        return new HostHealth(machine);
+        return new HostHealth(machine, guestOwned);
+    }
+
+    /**
+     * A guest-physical range.
+     *
+     * @param gpa    where it starts.
+     * @param length its length in bytes.
+     */
+    public record GuestRange(long gpa, long length)
+    {
+    }
+
+    /** Fills [from, to) with the canary, around the declared ranges. */
+    private void fillCanary(final long from, final long to)
+    {
+        long at = from;
+        // bound: each pass either skips past a declared range or fills up to the next one, so at most
+        // 2 * ranges + 1 passes
+        while (at < to)
+        {
+            long skipTo = at;
+            long gapEnd = to;
+            // bound: the ranges the test declared
+            for (final long[] range : mayWrite)
+            {
+                if (range[0] <= at && range[1] > at)
+                {
+                    skipTo = Math.max(skipTo, range[1]);
+                }
+                else if (range[0] > at && range[0] < gapEnd)
+                {
+                    gapEnd = range[0];
+                }
+            }
+            if (skipTo > at)
+            {
+                at = skipTo;
+                continue;
+            }
+            memory.fill(at, gapEnd - at, CANARY);
+            at = gapEnd;
+        }
     }
 
     /**

@@ -9,6 +9,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -71,6 +72,25 @@ class HostHealthTest
                 final long stray = machine.vm().memory().regions().getFirst().size() / 2;
                 health.deviceMayWrite(stray, 1);
                 machine.vm().memory().putByte(stray, (byte)0);
+                health.checkHealthy();
+            }
+        }
+    }
+
+    @Test
+    void shouldKeepAndSkipGuestOwnedRangesPlacedWithoutTheAllocator()
+    {
+        try (VirtioMachine machine = VirtioMachine.create(VmConfig.defaults()))
+        {
+            started(machine, TransportKind.PCI);
+            final long fixed = 0x80_0000L;
+            machine.vm().memory().putLongLE(fixed, 0x0123_4567_89AB_CDEFL);
+            try (HostHealth health = HostHealth.watch(machine, new HostHealth.GuestRange(fixed, 4096)))
+            {
+                assertEquals(0x0123_4567_89AB_CDEFL, machine.vm().memory().getLongLE(fixed), "kept");
+                assertEquals(HostHealth.CANARY, machine.vm().memory().getByte(fixed + 4096), "filled after it");
+                assertEquals(HostHealth.CANARY, machine.vm().memory().getByte(fixed - 1), "filled before it");
+                machine.vm().memory().putLongLE(fixed + 8, -1L);
                 health.checkHealthy();
             }
         }
