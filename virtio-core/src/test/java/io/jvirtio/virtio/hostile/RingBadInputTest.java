@@ -8,6 +8,7 @@ import io.jvirtio.virtio.queue.QueueError;
 import io.jvirtio.virtio.transport.LoopbackDevice;
 import io.jvirtio.virtio.transport.TransportCounter;
 
+import java.util.Arrays;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.locks.LockSupport;
 
@@ -190,7 +191,7 @@ class RingBadInputTest
                 if (!writable)
                 {
                     final byte[] part = new byte[8];
-                    java.util.Arrays.fill(part, (byte)(i + 1));
+                    Arrays.fill(part, (byte)(i + 1));
                     r.memory.copyIn(r.buffer(i), part, 0, 8);
                     System.arraycopy(part, 0, expected, 8 * i, 8);
                 }
