@@ -10,12 +10,15 @@ import io.jvirtio.virtio.driver.DriverTransport;
 import io.jvirtio.virtio.driver.MmioDriverTransport;
 import io.jvirtio.virtio.driver.PciDriverTransport;
 import io.jvirtio.virtio.driver.VirtioDriver;
+import io.jvirtio.virtio.transport.TransportCore;
 import io.jvirtio.virtio.transport.mmio.MmioNotifyMode;
 import io.jvirtio.virtio.transport.mmio.VirtioMmioTransport;
 import io.jvirtio.virtio.transport.pci.VirtioPciTransport;
 
 import java.util.ArrayList;
+import java.util.IdentityHashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * A simulated VM with virtio devices attached and, for each, a guest driver bound to vCPU 0: the few lines an
@@ -61,6 +64,7 @@ public final class VirtioMachine implements AutoCloseable
     private final SimulatedVm vm;
     private final List<AttachedDevice> devices = new ArrayList<>();
     private final List<AutoCloseable> transports = new ArrayList<>();
+    private final Map<AttachedDevice, VirtioPciTransport> pciOf = new IdentityHashMap<>();
     private int mmioDevices;
     private int pciDevices;
     private PciHostBridge pciBridge;
@@ -94,24 +98,33 @@ public final class VirtioMachine implements AutoCloseable
     /**
      * Presents {@code device} to the guest on {@code kind} and binds a guest driver to it (not yet initialized).
      *
-     * @return the attachment: the device, its transport's counters, and the guest driver.
+     * @return the attachment: the device, the guest driver, and the device side of its transport.
      */
     public AttachedDevice attach(final VirtioDevice device, final TransportKind kind)
     {
-        final DriverTransport driverTransport = switch (kind)
+        final Presented presented = switch (kind)
         {
             case MMIO_WILDCARD, MMIO_DATAMATCH -> attachMmio(device,
                 kind == TransportKind.MMIO_WILDCARD ? MmioNotifyMode.WILDCARD : MmioNotifyMode.DATAMATCH);
             case PCI -> attachPci(device);
         };
-        final VirtioDriver driver = new VirtioDriver(driverTransport, vm.vcpu(0), vm.guestAddressSpace(),
-            vm.memory());
-        final AttachedDevice attached = new AttachedDevice(device, kind, driver);
+        final VirtioDriver driver = new VirtioDriver(presented.driverTransport(), vm.vcpu(0),
+            vm.guestAddressSpace(), vm.memory());
+        final AttachedDevice attached = new AttachedDevice(device, kind, driver, presented.core());
         devices.add(attached);
+        if (presented.pci() != null)
+        {
+            pciOf.put(attached, presented.pci());
+        }
         return attached;
     }
 
-    private DriverTransport attachMmio(final VirtioDevice device, final MmioNotifyMode mode)
+    /** A device's transport, seen from both sides. */
+    private record Presented(DriverTransport driverTransport, TransportCore core, VirtioPciTransport pci)
+    {
+    }
+
+    private Presented attachMmio(final VirtioDevice device, final MmioNotifyMode mode)
     {
         final int index = mmioDevices++;
         final long base = MMIO_BASE + index * MMIO_STRIDE;
@@ -120,10 +133,12 @@ public final class VirtioMachine implements AutoCloseable
         vm.irqchip().programPin(gsi, RedirectionEntry.level(FIRST_MMIO_VECTOR + index, 0));
         final VirtioMmioTransport transport = VirtioMmioTransport.create(vm, base, gsi, device, mode);
         transports.add(transport);
-        return MmioDriverTransport.probe(vm.vcpu(0), vm.guestAddressSpace(), base, transport.windowLength());
+        return new Presented(
+            MmioDriverTransport.probe(vm.vcpu(0), vm.guestAddressSpace(), base, transport.windowLength()),
+            transport.core(), null);
     }
 
-    private DriverTransport attachPci(final VirtioDevice device)
+    private Presented attachPci(final VirtioDevice device)
     {
         if (pciDevices == PCI_DEVICES)
         {
@@ -140,8 +155,48 @@ public final class VirtioMachine implements AutoCloseable
         transports.add(transport);
         pciBridge.add(slot, 0, transport.function());
         // the guest's enumeration places this function's BARs in its own slice of the window
-        return PciDriverTransport.probe(vm.vcpu(0), vm.guestAddressSpace(), slot,
-            PCI_WINDOW_BASE + index * PCI_SLICE, PCI_SLICE, FIRST_PCI_VECTOR + 16 * index);
+        return new Presented(PciDriverTransport.probe(vm.vcpu(0), vm.guestAddressSpace(), slot,
+            PCI_WINDOW_BASE + index * PCI_SLICE, PCI_SLICE, FIRST_PCI_VECTOR + 16 * index), transport.core(),
+            transport);
+    }
+
+    /**
+     * @param attached a device this machine presents on {@link TransportKind#PCI}.
+     * @return its virtio-pci function, for the counters only virtio-pci has (MSI-X, the PCI_CFG window).
+     * @throws IllegalArgumentException if the device is not on virtio-pci here.
+     */
+    public VirtioPciTransport pciTransport(final AttachedDevice attached)
+    {
+        final VirtioPciTransport pci = pciOf.get(attached);
+        if (pci == null)
+        {
+            throw new IllegalArgumentException("not a virtio-pci device of this machine: transport="
+                + attached.transport());
+        }
+        return pci;
+    }
+
+    /**
+     * @param attached a device this machine presents on {@link TransportKind#PCI}.
+     * @return its PCI device number on bus 0 (the first PCI device is at 1).
+     */
+    public int pciSlot(final AttachedDevice attached)
+    {
+        pciTransport(attached);
+        int slot = 0;
+        // bound: the devices attached, at most PCI_DEVICES of them on PCI
+        for (final AttachedDevice d : devices)
+        {
+            if (d.transport() == TransportKind.PCI)
+            {
+                slot++;
+            }
+            if (d == attached)
+            {
+                return slot;
+            }
+        }
+        throw new IllegalArgumentException("not a device of this machine: transport=" + attached.transport());
     }
 
     /** @return the devices attached so far, in order. */

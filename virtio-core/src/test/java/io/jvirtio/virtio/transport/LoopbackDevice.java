@@ -13,8 +13,10 @@ import io.jvirtio.virtio.worker.DeviceWorker;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * A test device: queue 0 copies each chain's readable bytes into its writable bytes, with a {@link DeviceWorker};
- * queue 1 exists but is never serviced. Its 8-byte config space holds a read-only 32-bit value and a writable one.
+ * A test device: each of its two queues, once enabled, copies each chain's readable bytes into its writable bytes,
+ * both served by one {@link DeviceWorker}. Its 8-byte config space holds a read-only 32-bit value and a writable one.
+ * A {@link #batching()} device pops every chain it may in one go before it completes any, as a device with
+ * asynchronous I/O holds several chains in flight.
  * Feature bit 1 depends on feature bit 0, which {@link #checkFeatures} enforces.
  * <p>
  * Thread safety: control methods on the transport's vCPU thread; counters from any thread.
@@ -43,7 +45,26 @@ public final class LoopbackDevice implements VirtioDevice
     private volatile DeviceContext context;
     private volatile long activatedFeatures;
     private DeviceWorker worker;
-    private DescriptorChain chain;
+    /** Per queue index: the chains its pops fill, one per chain in flight (worker-owned). */
+    private final DescriptorChain[][] chainsOf = new DescriptorChain[2][];
+    private final boolean batching;
+
+    /** A device that completes each chain before it pops the next. */
+    public LoopbackDevice()
+    {
+        this(false);
+    }
+
+    private LoopbackDevice(final boolean batching)
+    {
+        this.batching = batching;
+    }
+
+    /** @return a device that pops up to a queue's size of chains before it completes them, in pop order. */
+    public static LoopbackDevice batching()
+    {
+        return new LoopbackDevice(true);
+    }
 
     @Override
     public int deviceId()
@@ -125,29 +146,51 @@ public final class LoopbackDevice implements VirtioDevice
         this.context = context;
         activatedFeatures = context.features();
         activations.getAndIncrement();
-        if (context.isQueueEnabled(0))
+        DeviceWorker w = null;
+        // bound: the device's two queues
+        for (int q = 0; q < chainsOf.length; q++)
         {
-            chain = new DescriptorChain(context.queue(0).size());
-            worker = new DeviceWorker("loopback", new BackoffIdleStrategy(), DeviceWorker.DEFAULT_BUDGET,
-                this::process);
-            worker.addQueue(0, context.kick(0));
-            worker.start();
+            if (context.isQueueEnabled(q))
+            {
+                final int size = context.queue(q).size();
+                chainsOf[q] = new DescriptorChain[batching ? size : 1];
+                // bound: one chain per entry of the queue at most
+                for (int i = 0; i < chainsOf[q].length; i++)
+                {
+                    chainsOf[q][i] = new DescriptorChain(size);
+                }
+                if (w == null)
+                {
+                    w = new DeviceWorker("loopback", new BackoffIdleStrategy(), DeviceWorker.DEFAULT_BUDGET,
+                        this::process);
+                }
+                w.addQueue(q, context.kick(q));
+            }
+        }
+        if (w != null)
+        {
+            worker = w;
+            w.start();
         }
     }
 
     private boolean process(final int queueIndex, final int budget)
     {
         final VirtQueue queue = context.queue(queueIndex);
+        final DescriptorChain[] held = chainsOf[queueIndex];
         int left = budget;
-        // bound: at most budget chains per call
-        while (left-- > 0 && queue.pop(chain) == PopStatus.CHAIN)
+        int popped = 0;
+        // bound: at most budget chains per call, and at most one per held chain before they are completed
+        while (left-- > 0 && queue.pop(held[popped]) == PopStatus.CHAIN)
         {
-            final int n = (int)Math.min(COPY_BYTES, Math.min(chain.readableBytes(), chain.writableBytes()));
-            chain.read(0, copy, 0, n);
-            chain.write(0, copy, 0, n);
-            queue.complete(chain, n);
-            chains.getAndIncrement();
+            popped++;
+            if (popped == held.length)
+            {
+                completeAll(queue, held, popped);
+                popped = 0;
+            }
         }
+        completeAll(queue, held, popped);
         queue.publish();
         if (queue.needsInterrupt())
         {
@@ -158,6 +201,20 @@ public final class LoopbackDevice implements VirtioDevice
             return true;
         }
         return queue.enableNotificationAndRecheck();
+    }
+
+    private void completeAll(final VirtQueue queue, final DescriptorChain[] held, final int count)
+    {
+        // bound: the chains popped in this batch, at most a queue's size
+        for (int i = 0; i < count; i++)
+        {
+            final DescriptorChain chain = held[i];
+            final int n = (int)Math.min(COPY_BYTES, Math.min(chain.readableBytes(), chain.writableBytes()));
+            chain.read(0, copy, 0, n);
+            chain.write(0, copy, 0, n);
+            queue.complete(chain, n);
+            chains.getAndIncrement();
+        }
     }
 
     @Override
