@@ -10,6 +10,7 @@ import io.jvirtio.virtio.driver.DriverTransport;
 import io.jvirtio.virtio.driver.MmioDriverTransport;
 import io.jvirtio.virtio.driver.PciDriverTransport;
 import io.jvirtio.virtio.driver.VirtioDriver;
+import io.jvirtio.virtio.transport.TransportCore;
 import io.jvirtio.virtio.transport.mmio.MmioNotifyMode;
 import io.jvirtio.virtio.transport.mmio.VirtioMmioTransport;
 import io.jvirtio.virtio.transport.pci.VirtioPciTransport;
@@ -94,24 +95,29 @@ public final class VirtioMachine implements AutoCloseable
     /**
      * Presents {@code device} to the guest on {@code kind} and binds a guest driver to it (not yet initialized).
      *
-     * @return the attachment: the device, its transport's counters, and the guest driver.
+     * @return the attachment: the device, the guest driver, and the device side of its transport.
      */
     public AttachedDevice attach(final VirtioDevice device, final TransportKind kind)
     {
-        final DriverTransport driverTransport = switch (kind)
+        final Presented presented = switch (kind)
         {
             case MMIO_WILDCARD, MMIO_DATAMATCH -> attachMmio(device,
                 kind == TransportKind.MMIO_WILDCARD ? MmioNotifyMode.WILDCARD : MmioNotifyMode.DATAMATCH);
             case PCI -> attachPci(device);
         };
-        final VirtioDriver driver = new VirtioDriver(driverTransport, vm.vcpu(0), vm.guestAddressSpace(),
-            vm.memory());
-        final AttachedDevice attached = new AttachedDevice(device, kind, driver);
+        final VirtioDriver driver = new VirtioDriver(presented.driverTransport(), vm.vcpu(0),
+            vm.guestAddressSpace(), vm.memory());
+        final AttachedDevice attached = new AttachedDevice(device, kind, driver, presented.core());
         devices.add(attached);
         return attached;
     }
 
-    private DriverTransport attachMmio(final VirtioDevice device, final MmioNotifyMode mode)
+    /** A device's transport, seen from both sides. */
+    private record Presented(DriverTransport driverTransport, TransportCore core)
+    {
+    }
+
+    private Presented attachMmio(final VirtioDevice device, final MmioNotifyMode mode)
     {
         final int index = mmioDevices++;
         final long base = MMIO_BASE + index * MMIO_STRIDE;
@@ -120,10 +126,12 @@ public final class VirtioMachine implements AutoCloseable
         vm.irqchip().programPin(gsi, RedirectionEntry.level(FIRST_MMIO_VECTOR + index, 0));
         final VirtioMmioTransport transport = VirtioMmioTransport.create(vm, base, gsi, device, mode);
         transports.add(transport);
-        return MmioDriverTransport.probe(vm.vcpu(0), vm.guestAddressSpace(), base, transport.windowLength());
+        return new Presented(
+            MmioDriverTransport.probe(vm.vcpu(0), vm.guestAddressSpace(), base, transport.windowLength()),
+            transport.core());
     }
 
-    private DriverTransport attachPci(final VirtioDevice device)
+    private Presented attachPci(final VirtioDevice device)
     {
         if (pciDevices == PCI_DEVICES)
         {
@@ -140,8 +148,8 @@ public final class VirtioMachine implements AutoCloseable
         transports.add(transport);
         pciBridge.add(slot, 0, transport.function());
         // the guest's enumeration places this function's BARs in its own slice of the window
-        return PciDriverTransport.probe(vm.vcpu(0), vm.guestAddressSpace(), slot,
-            PCI_WINDOW_BASE + index * PCI_SLICE, PCI_SLICE, FIRST_PCI_VECTOR + 16 * index);
+        return new Presented(PciDriverTransport.probe(vm.vcpu(0), vm.guestAddressSpace(), slot,
+            PCI_WINDOW_BASE + index * PCI_SLICE, PCI_SLICE, FIRST_PCI_VECTOR + 16 * index), transport.core());
     }
 
     /** @return the devices attached so far, in order. */

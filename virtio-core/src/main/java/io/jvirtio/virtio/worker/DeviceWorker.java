@@ -28,6 +28,9 @@ public final class DeviceWorker
     /** Chains per queue per wake-up, unless configured: a queue's worth at the common queue size. */
     public static final int DEFAULT_BUDGET = 256;
     private static final long STOP_TIMEOUT_SECONDS = 30;
+    /** Handler exceptions caught by every worker of this JVM, so a check can see them after a worker was replaced. */
+    private static final AtomicLong ALL_HANDLER_ERRORS = new AtomicLong();
+    private static volatile Throwable lastErrorOfAny;
 
     private final String name;
     private final QueueHandler handler;
@@ -153,6 +156,8 @@ public final class DeviceWorker
             // until the next kick.
             handlerErrors.getAndIncrement();
             lastError = ex;
+            ALL_HANDLER_ERRORS.getAndIncrement();
+            lastErrorOfAny = ex;
             return false;
         }
     }
@@ -206,6 +211,21 @@ public final class DeviceWorker
     public long handlerErrors()
     {
         return handlerErrors.get();
+    }
+
+    /**
+     * @return exceptions caught from the handlers of every worker in this JVM since it started, including workers
+     *     already stopped by a reset (a device bug if it moves); any thread.
+     */
+    public static long handlerErrorsOfAllWorkers()
+    {
+        return ALL_HANDLER_ERRORS.get();
+    }
+
+    /** @return the last exception any worker's handler threw in this JVM, or null; any thread. */
+    public static Throwable lastErrorOfAllWorkers()
+    {
+        return lastErrorOfAny;
     }
 
     /** @return the last exception the handler threw, or null. */

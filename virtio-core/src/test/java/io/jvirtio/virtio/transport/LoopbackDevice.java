@@ -13,8 +13,8 @@ import io.jvirtio.virtio.worker.DeviceWorker;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * A test device: queue 0 copies each chain's readable bytes into its writable bytes, with a {@link DeviceWorker};
- * queue 1 exists but is never serviced. Its 8-byte config space holds a read-only 32-bit value and a writable one.
+ * A test device: each of its two queues, once enabled, copies each chain's readable bytes into its writable bytes,
+ * both served by one {@link DeviceWorker}. Its 8-byte config space holds a read-only 32-bit value and a writable one.
  * Feature bit 1 depends on feature bit 0, which {@link #checkFeatures} enforces.
  * <p>
  * Thread safety: control methods on the transport's vCPU thread; counters from any thread.
@@ -43,7 +43,8 @@ public final class LoopbackDevice implements VirtioDevice
     private volatile DeviceContext context;
     private volatile long activatedFeatures;
     private DeviceWorker worker;
-    private DescriptorChain chain;
+    /** Per queue index: the chain its pops fill (worker-owned). */
+    private final DescriptorChain[] chainOf = new DescriptorChain[2];
 
     @Override
     public int deviceId()
@@ -125,19 +126,32 @@ public final class LoopbackDevice implements VirtioDevice
         this.context = context;
         activatedFeatures = context.features();
         activations.getAndIncrement();
-        if (context.isQueueEnabled(0))
+        DeviceWorker w = null;
+        // bound: the device's two queues
+        for (int q = 0; q < chainOf.length; q++)
         {
-            chain = new DescriptorChain(context.queue(0).size());
-            worker = new DeviceWorker("loopback", new BackoffIdleStrategy(), DeviceWorker.DEFAULT_BUDGET,
-                this::process);
-            worker.addQueue(0, context.kick(0));
-            worker.start();
+            if (context.isQueueEnabled(q))
+            {
+                chainOf[q] = new DescriptorChain(context.queue(q).size());
+                if (w == null)
+                {
+                    w = new DeviceWorker("loopback", new BackoffIdleStrategy(), DeviceWorker.DEFAULT_BUDGET,
+                        this::process);
+                }
+                w.addQueue(q, context.kick(q));
+            }
+        }
+        if (w != null)
+        {
+            worker = w;
+            w.start();
         }
     }
 
     private boolean process(final int queueIndex, final int budget)
     {
         final VirtQueue queue = context.queue(queueIndex);
+        final DescriptorChain chain = chainOf[queueIndex];
         int left = budget;
         // bound: at most budget chains per call
         while (left-- > 0 && queue.pop(chain) == PopStatus.CHAIN)
