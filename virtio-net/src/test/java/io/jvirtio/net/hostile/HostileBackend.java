@@ -60,6 +60,12 @@ final class HostileBackend implements NetBackend
         }
     }
 
+    /** Drops the packets offered and not yet taken by the device (test thread). */
+    void clear()
+    {
+        toReceive.clear();
+    }
+
     /** @return packets offered and not yet taken by the device. */
     int waiting()
     {
