@@ -47,6 +47,7 @@ class EmulatorBadInputTest
     /** Guest-physical space that neither RAM nor any device backs. */
     private static final long NOWHERE = 0xE000_0000L;
     private static final int PAGE = 4096;
+    private static final long RAM_BYTES = 16L << 20;
     private static final long ADDRESS_MASK = PageTableEntry.addressMask(PageTableEntry.MAX_PHYSICAL_ADDRESS_BITS);
     private static final long TABLE = PageTableEntry.PRESENT | PageTableEntry.WRITABLE;
     /** {@code mov %eax,(%rdi)}. */
@@ -69,7 +70,7 @@ class EmulatorBadInputTest
 
     private void start(final VmConfig config)
     {
-        vm = SimulatedVm.create(config.withMemoryBytes(16L << 20));
+        vm = SimulatedVm.create(config.withMemoryBytes(RAM_BYTES));
         open.add(vm);
         kick = EventFds.jvm();
         open.add(kick);
@@ -151,31 +152,36 @@ class EmulatorBadInputTest
     /** {@code mov %eax,0x1000(%rdi)} (6 bytes) placed so that only its first two bytes are in the first code page. */
     private static final byte[] STRADDLING = hex("89 87 00 10 00 00");
 
-    @Test
-    void instructionRunningIntoUnmappedPageIsPageFault()
+    /** Also on the fast path when the exit's length is not trusted, where only the skip needs the bytes. */
+    @ParameterizedTest
+    @ValueSource(booleans = {true, false})
+    void instructionRunningIntoUnmappedPageIsPageFault(final boolean lengthTrusted)
     {
-        start(VmConfig.defaults());
+        start(VmConfig.defaults().withExitLengthTrusted(lengthTrusted));
         final long pte = secondCodePagePte();
         final long saved = vm.memory().getLongLE(pte);
         vm.memory().putLongLE(pte, saved & ~PageTableEntry.PRESENT);
         placeAt(PAGE - 2);
         final VcpuException ex = assertTyped(VcpuException.Kind.PAGE_FAULT,
-            () -> vcpu.executeRaw(STRADDLING, DEVICE, true, STRADDLING.length));
+            () -> vcpu.executeRaw(STRADDLING, lengthTrusted ? DEVICE : NOTIFY, true, STRADDLING.length));
         assertTrue(ex.getMessage().contains("NOT_PRESENT"), ex.getMessage());
         vm.memory().putLongLE(pte, saved);
         assertStillUsable();
     }
 
-    @Test
-    void instructionRunningOffRamIsEmulationFailure()
+    /** The next code page maps to the first byte past RAM, or to space nothing backs. */
+    @ParameterizedTest
+    @ValueSource(longs = {RAM_BYTES, NOWHERE})
+    void instructionRunningOffRamIsEmulationFailure(final long gpa)
     {
         start(VmConfig.defaults());
         final long pte = secondCodePagePte();
         final long saved = vm.memory().getLongLE(pte);
-        vm.memory().putLongLE(pte, (saved & ~ADDRESS_MASK) | NOWHERE);
+        vm.memory().putLongLE(pte, (saved & ~ADDRESS_MASK) | gpa);
         placeAt(PAGE - 2);
-        assertTyped(VcpuException.Kind.EMULATION_FAILURE,
+        final VcpuException ex = assertTyped(VcpuException.Kind.EMULATION_FAILURE,
             () -> vcpu.executeRaw(STRADDLING, DEVICE, true, STRADDLING.length));
+        assertTrue(ex.getMessage().contains("SECOND_PAGE_NOT_IN_RAM"), ex.getMessage());
         vm.memory().putLongLE(pte, saved);
         assertStillUsable();
     }
