@@ -40,13 +40,15 @@ import static io.jvirtio.net.NetHeaderLayout.VIRTIO_NET_HDR_GSO_TCPV6;
  * <b>RX</b> (§5.1.6.3, checklist item 23). Without MRG_RXBUF a frame goes into exactly one chain with
  * {@code num_buffers = 1}; if the chain is too small the frame is dropped and the chain given back unused
  * (CVE-2015-7295). With MRG_RXBUF it is spread over as many chains as needed, at most {@link #MAX_MERGED_BUFFERS},
- * with {@code num_buffers} written before anything is completed (CVE-2021-3748). A chain whose writable part cannot
- * hold the header is completed with 0 and skipped.
+ * with {@code num_buffers} written before anything is completed (CVE-2021-3748); when the queue runs dry part way,
+ * the chains gathered so far stay in flight, unwritten and unused, until the driver adds the rest. A chain whose
+ * writable part cannot hold the header is completed with 0 and skipped.
  * <p>
  * <b>RX without buffers, the stated policy</b>: the frame waits in this pair's one-frame staging slot, and while it
  * waits nothing more is taken from the backend (whose own queue is bounded and counts its drops). The device then
- * asks for RX kicks; the driver's next RX buffer kick retries the frame (CVE-2020-16843: liveness does not depend on
- * a backend event). The pair never blocks and other pairs are not affected.
+ * asks for RX kicks and tries once more; if the frame still does not fit, the worker sleeps (buffers it popped and
+ * gave back do not count as new work), and the driver's next RX buffer kick retries the frame (CVE-2020-16843:
+ * liveness does not depend on a backend event). The pair never blocks and other pairs are not affected.
  * <p>
  * Thread safety: owned by one worker thread after activation; constructed on the control thread.
  */
@@ -97,6 +99,9 @@ final class NetQueuePair implements QueueHandler
     private final NetHeader txHeader = new NetHeader();
     private final NetHeader rxHeader = new NetHeader();
     private int pendingRx = NetBackend.NO_FRAME;
+    /** With MRG_RXBUF, chains popped for the waiting frame and kept in flight, unwritten, until it fits. */
+    private int held;
+    private long heldBytes;
 
     /**
      * @param pair         the pair's number, from 0.
@@ -330,6 +335,22 @@ final class NetQueuePair implements QueueHandler
             pendingRx = NetBackend.NO_FRAME;
             done++;
         }
+        boolean retried = false;
+        if (outcome == NO_BUFFER)
+        {
+            counters.increment(NetCounter.RX_NO_BUFFER);
+            // The frame waits: ask for a kick when the driver adds buffers, then try once more for buffers added
+            // before kicks were enabled (QEMU's virtio_net_has_buffers). Chains that were popped and given back are
+            // still available, so "available" alone is no reason to loop: that re-popped the same buffers for as
+            // long as the driver added none, unbounded work for one kick.
+            rx.enableNotificationAndRecheck();
+            outcome = mergeable ? deliverMerged() : deliverOne();
+            if (outcome == DELIVERED || outcome == DROPPED)
+            {
+                pendingRx = NetBackend.NO_FRAME;
+                retried = true;
+            }
+        }
         rx.publish();
         if (rx.needsInterrupt())
         {
@@ -340,13 +361,7 @@ final class NetQueuePair implements QueueHandler
             pendingRx = NetBackend.NO_FRAME;
             return false;
         }
-        if (outcome == NO_BUFFER)
-        {
-            counters.increment(NetCounter.RX_NO_BUFFER);
-            // the frame waits; ask for a kick when the driver adds buffers, and re-check for ones added meanwhile
-            return rx.enableNotificationAndRecheck();
-        }
-        return done == budget;
+        return outcome != NO_BUFFER && (retried || done == budget);
     }
 
     private boolean acceptRxFrame(final int length)
@@ -418,8 +433,10 @@ final class NetQueuePair implements QueueHandler
     {
         final DescriptorChain[] chains = rxChains;
         final long needed = HEADER + pendingRx;
-        long gathered = 0;
-        int count = 0;
+        long gathered = heldBytes;
+        int count = held;
+        held = 0;
+        heldBytes = 0;
         int skipped = 0;
         // bound: at most MAX_MERGED_BUFFERS chains, plus at most N unusable ones skipped
         while (gathered < needed)
@@ -435,7 +452,12 @@ final class NetQueuePair implements QueueHandler
             {
                 if (status == PopStatus.EMPTY)
                 {
-                    unpopAll(count);
+                    // Keep what was gathered, unused and unwritten, until the driver adds buffers. Handing the
+                    // chains back would put the device's next-available index behind the driver's, so that with
+                    // EVENT_IDX the driver's next buffer raises no kick (avail_event would name a chain it already
+                    // made available) and the frame waits for ever.
+                    held = count;
+                    heldBytes = gathered;
                     return NO_BUFFER;
                 }
                 completeAll(count);

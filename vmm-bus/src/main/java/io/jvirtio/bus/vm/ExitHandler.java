@@ -15,6 +15,7 @@ import io.jvirtio.bus.x86.InstructionDecoder;
 import io.jvirtio.bus.x86.InstructionFetcher;
 import io.jvirtio.bus.x86.PageWalker;
 import io.jvirtio.bus.x86.Translation;
+import io.jvirtio.bus.x86.WalkStatus;
 import io.jvirtio.bus.x86.X86Registers;
 
 import java.util.concurrent.TimeUnit;
@@ -153,10 +154,13 @@ final class ExitHandler
         final FetchStatus fetched = fetcher.fetch(regs);
         if (!fetched.hasBytes())
         {
-            fail(ExitReason.EPT_MISCONFIG, ExitPath.PAGE_FAULT, gpa, start, VcpuException.Kind.PAGE_FAULT,
-                "fetch for skip failed: " + fetched);
+            failFetch(ExitReason.EPT_MISCONFIG, gpa, start, fetched);
         }
         final DecodeStatus status = decoder.decodeLength(fetcher.bytes(), fetcher.count(), insn);
+        if (status == DecodeStatus.TRUNCATED && fetched != FetchStatus.OK)
+        {
+            failFetch(ExitReason.EPT_MISCONFIG, gpa, start, fetched);
+        }
         if (!status.isOk())
         {
             fail(ExitReason.EPT_MISCONFIG, ExitPath.DECODE_FAILURE, gpa, start, VcpuException.Kind.EMULATION_FAILURE,
@@ -186,6 +190,7 @@ final class ExitHandler
     {
         final byte[] bytes;
         final int count;
+        FetchStatus fetched = FetchStatus.OK;
         if (assisted)
         {
             bytes = assistBytes;
@@ -193,16 +198,19 @@ final class ExitHandler
         }
         else
         {
-            final FetchStatus fetched = fetcher.fetch(regs);
+            fetched = fetcher.fetch(regs);
             if (!fetched.hasBytes())
             {
-                fail(reason, ExitPath.PAGE_FAULT, gpa, start, VcpuException.Kind.PAGE_FAULT,
-                    "instruction fetch failed: " + fetched);
+                failFetch(reason, gpa, start, fetched);
             }
             bytes = fetcher.bytes();
             count = fetcher.count();
         }
         final DecodeStatus status = decoder.decode(bytes, count, insn);
+        if (status == DecodeStatus.TRUNCATED && fetched != FetchStatus.OK)
+        {
+            failFetch(reason, gpa, start, fetched);
+        }
         if (!status.isOk())
         {
             fail(reason, ExitPath.DECODE_FAILURE, gpa, start, VcpuException.Kind.EMULATION_FAILURE,
@@ -326,6 +334,23 @@ final class ExitHandler
         final boolean woken = vcpu.awaitInterrupt(timeout, unit);
         record(ExitReason.HLT, ExitPath.HLT, regs.rip(), start);
         return woken;
+    }
+
+    /**
+     * A fetch at RIP that could not read the bytes the instruction needs (its own page, or the next page when the
+     * decoder ran out of bytes, as {@link FetchStatus} describes). A walk fault is the #PF (or, non-canonical, #GP)
+     * hardware would raise for the fetch: {@link VcpuException.Kind#PAGE_FAULT}. Code that translates to an address
+     * outside RAM, or page tables outside RAM, are what KVM cannot fetch from and reports as an emulation failure
+     * (KVM_INTERNAL_ERROR_EMULATION; {@link io.jvirtio.bus.x86.WalkStatus#TABLE_NOT_IN_RAM}).
+     */
+    private void failFetch(final ExitReason reason, final long gpa, final long start, final FetchStatus fetched)
+    {
+        final Translation fault = fetcher.fault();
+        final boolean pageFault = fault.status() != WalkStatus.OK && fault.status() != WalkStatus.TABLE_NOT_IN_RAM;
+        fail(reason, pageFault ? ExitPath.PAGE_FAULT : ExitPath.DECODE_FAILURE, gpa, start,
+            pageFault ? VcpuException.Kind.PAGE_FAULT : VcpuException.Kind.EMULATION_FAILURE,
+            "instruction fetch failed: fetch=" + fetched + ", walk=" + fault.status() + ", linear=0x"
+                + Long.toHexString(fetcher.faultAddress()));
     }
 
     private void fail(
