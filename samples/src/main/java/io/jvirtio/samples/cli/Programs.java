@@ -4,6 +4,7 @@ import io.jvirtio.samples.BlockSample;
 import io.jvirtio.samples.BusBench;
 import io.jvirtio.samples.EchoBench;
 import io.jvirtio.samples.EchoSample;
+import io.jvirtio.samples.EchoSoak;
 import io.jvirtio.samples.ExitTraceReport;
 import io.jvirtio.samples.IopsBench;
 import io.jvirtio.samples.Report;
@@ -58,6 +59,8 @@ public final class Programs
             RingBench::new),
         new Program("report", "every benchmark in one JVM, interleaved: table, CSV and chart, ratios vs targets",
             Report::new),
+        new Program("soak-echo", "soak: 10M frames of mixed sizes over two echo pairs; lost, duplicated, reordered",
+            EchoSoak::new),
         new Program("trace-report", "prints exit statistics from an exit trace", ExitTraceReport::new));
 
     private Programs()
