@@ -1,6 +1,7 @@
 package io.jvirtio.samples.cli;
 
 import io.jvirtio.samples.BlockSample;
+import io.jvirtio.samples.BlockSoak;
 import io.jvirtio.samples.BusBench;
 import io.jvirtio.samples.EchoBench;
 import io.jvirtio.samples.EchoSample;
@@ -61,6 +62,8 @@ public final class Programs
             Report::new),
         new Program("soak-echo", "soak: 10M frames of mixed sizes over two echo pairs; lost, duplicated, reordered",
             EchoSoak::new),
+        new Program("soak-blk", "soak: random writes and verified reads on a 1 GiB image, then FLUSH and SIGKILL",
+            BlockSoak::new),
         new Program("trace-report", "prints exit statistics from an exit trace", ExitTraceReport::new));
 
     private Programs()
