@@ -183,6 +183,23 @@ public final class EchoSoak implements Callable<Integer>
         return h;
     }
 
+    /**
+     * @return true if {@code frame} of {@code length} bytes is whole: a length the echo takes, the length it carries,
+     *     and the checksum of its payload.
+     */
+    static boolean intact(final MemorySegment frame, final int length)
+    {
+        return length >= PAYLOAD_OFFSET && length <= MAX_FRAME
+            && (frame.get(SHORT_BE, LENGTH_OFFSET) & 0xFFFF) == length
+            && frame.get(LONG_BE, CHECKSUM_OFFSET) == checksum(frame, length);
+    }
+
+    /** @return the pair field of a frame {@link #buildFrame} made. */
+    static int pairOf(final MemorySegment frame)
+    {
+        return frame.get(INT_BE, PAIR_OFFSET);
+    }
+
     /** Builds frame {@code sequence} of {@code pair}: MACs, EtherType, pair, sequence, length, checksum, payload. */
     static int buildFrame(final MemorySegment frame, final long seed, final int pair, final long sequence)
     {
@@ -291,10 +308,7 @@ public final class EchoSoak implements Callable<Integer>
         {
             received++;
             backOnPair[pair]++;
-            if (length < PAYLOAD_OFFSET || length > MAX_FRAME
-                || (rxFrame.get(SHORT_BE, LENGTH_OFFSET) & 0xFFFF) != length
-                || rxFrame.get(INT_BE, PAIR_OFFSET) != pair
-                || rxFrame.get(LONG_BE, CHECKSUM_OFFSET) != checksum(rxFrame, length))
+            if (!intact(rxFrame, length) || pairOf(rxFrame) != pair)
             {
                 corrupted++;
                 return;

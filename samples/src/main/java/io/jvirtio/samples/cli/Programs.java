@@ -3,6 +3,7 @@ package io.jvirtio.samples.cli;
 import io.jvirtio.samples.BlockSample;
 import io.jvirtio.samples.BlockSoak;
 import io.jvirtio.samples.BusBench;
+import io.jvirtio.samples.ControlSoak;
 import io.jvirtio.samples.EchoBench;
 import io.jvirtio.samples.EchoSample;
 import io.jvirtio.samples.EchoSoak;
@@ -64,6 +65,8 @@ public final class Programs
             EchoSoak::new),
         new Program("soak-blk", "soak: random writes and verified reads on a 1 GiB image, then FLUSH and SIGKILL",
             BlockSoak::new),
+        new Program("soak-control", "soak: ioeventfd assign/deassign, resets and link toggles under net and blk load",
+            ControlSoak::new),
         new Program("trace-report", "prints exit statistics from an exit trace", ExitTraceReport::new));
 
     private Programs()
