@@ -57,15 +57,15 @@ import static io.jvirtio.virtio.VirtioFeatures.bit;
         "per packet, how the kicks were handled (fast MMIO, emulated, PIO) and the exit statistics."})
 public final class EchoSample implements Callable<Integer>
 {
-    private static final int QUEUE_SIZE = 256;
+    static final int QUEUE_SIZE = 256;
     private static final int RX_BUFFER = 2048;
     private static final int ETHERNET_HEADER = 14;
     private static final int SEQUENCE_OFFSET = ETHERNET_HEADER;
     private static final int PAYLOAD_OFFSET = SEQUENCE_OFFSET + Long.BYTES;
     /** An EtherType from the IEEE local experimental range: the frames are the sample's own. */
-    private static final short ETHERTYPE = (short)0x88B5;
-    private static final long DEVICE_MAC = 0x52_54_00_12_34_56L;
-    private static final int SPINS_BEFORE_HALT = 4096;
+    static final short ETHERTYPE = (short)0x88B5;
+    static final long DEVICE_MAC = 0x52_54_00_12_34_56L;
+    static final int SPINS_BEFORE_HALT = 4096;
     private static final ValueLayout.OfLong LONG_BE = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
     private static final ValueLayout.OfShort SHORT_BE =
         ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
@@ -277,35 +277,60 @@ public final class EchoSample implements Callable<Integer>
         try (VirtioMachine machine = VirtioMachine.create(VmConfig.defaults().withMemoryBytes(128L << 20));
             Arena arena = Arena.ofConfined())
         {
-            final VirtioDriver driver = machine.attach(device, kind).driver();
-            final long wanted = bit(NetFeatures.VIRTIO_NET_F_MAC) | bit(NetFeatures.VIRTIO_NET_F_STATUS)
-                | bit(NetFeatures.VIRTIO_NET_F_MTU) | bit(NetFeatures.VIRTIO_NET_F_CTRL_VQ)
-                | (mergeable ? bit(NetFeatures.VIRTIO_NET_F_MRG_RXBUF) : 0)
-                | (queuePairs > 1 ? bit(NetFeatures.VIRTIO_NET_F_MQ) : 0)
-                | (eventIdx ? bit(VirtioFeatures.VIRTIO_F_EVENT_IDX) : 0);
-            final long features = driver.initialize(wanted);
-            final GuestMemory memory = machine.vm().memory();
-            final NetQueuePairDriver[] pairs = new NetQueuePairDriver[queuePairs];
-            final SplitQueueDriver[] rxQueues = new SplitQueueDriver[queuePairs];
-            for (int p = 0; p < queuePairs; p++)
-            {
-                rxQueues[p] = driver.setupQueue(2 * p, QUEUE_SIZE);
-                final SplitQueueDriver tx = driver.setupQueue(2 * p + 1, QUEUE_SIZE);
-                final long area = machine.vm().guestAddressSpace().allocate(
-                    NetQueuePairDriver.areaLength(QUEUE_SIZE, QUEUE_SIZE, RX_BUFFER, 1514), 4096);
-                pairs[p] = new NetQueuePairDriver(memory, rxQueues[p], tx, area, RX_BUFFER, 1514,
-                    VirtioFeatures.has(features, NetFeatures.VIRTIO_NET_F_MRG_RXBUF));
-            }
-            final SplitQueueDriver control = driver.setupQueue(2 * queuePairs, 16);
-            driver.driverOk();
-            if (queuePairs > 1)
-            {
-                setQueuePairs(driver, control, machine, queuePairs);
-            }
+            final Pairs up = bringUp(machine, device, kind, queuePairs, eventIdx, mergeable);
             progress.printf("echo: %d frames of %d bytes, %d queue pair(s), transport %s, features 0x%x%n",
-                frames, size, queuePairs, kind.name().toLowerCase(Locale.ROOT), features);
-            return new Echo(machine, driver, pairs, rxQueues, arena, frames, size, progress).run();
+                frames, size, queuePairs, kind.name().toLowerCase(Locale.ROOT), up.features());
+            return new Echo(machine, up.driver(), up.pairs(), up.rxQueues(), arena, frames, size, progress).run();
         }
+    }
+
+    /**
+     * The guest's side of a started echo device: its driver, the features it accepted, and one
+     * {@link NetQueuePairDriver} per queue pair with receive queue {@code 2p} and transmit queue {@code 2p + 1}.
+     *
+     * @param driver   the device's driver.
+     * @param features the accepted features.
+     * @param pairs    the queue pairs' drivers, with 1514-byte frames and 2048-byte receive buffers.
+     * @param rxQueues the receive queues, for interrupt suppression.
+     */
+    record Pairs(VirtioDriver driver, long features, NetQueuePairDriver[] pairs, SplitQueueDriver[] rxQueues)
+    {
+    }
+
+    /**
+     * Attaches {@code device} to {@code machine} on {@code kind} and brings it up as a Linux guest does (§3.1.1):
+     * MAC, STATUS, MTU, CTRL_VQ, and MRG_RXBUF, MQ and EVENT_IDX as asked; every queue pair and the control queue,
+     * DRIVER_OK, then VQ_PAIRS_SET when there is more than one pair. Runs on the thread that plays the guest.
+     */
+    static Pairs bringUp(final VirtioMachine machine, final NetDevice device, final TransportKind kind,
+        final int queuePairs, final boolean eventIdx, final boolean mergeable) throws InterruptedException
+    {
+        final VirtioDriver driver = machine.attach(device, kind).driver();
+        final long wanted = bit(NetFeatures.VIRTIO_NET_F_MAC) | bit(NetFeatures.VIRTIO_NET_F_STATUS)
+            | bit(NetFeatures.VIRTIO_NET_F_MTU) | bit(NetFeatures.VIRTIO_NET_F_CTRL_VQ)
+            | (mergeable ? bit(NetFeatures.VIRTIO_NET_F_MRG_RXBUF) : 0)
+            | (queuePairs > 1 ? bit(NetFeatures.VIRTIO_NET_F_MQ) : 0)
+            | (eventIdx ? bit(VirtioFeatures.VIRTIO_F_EVENT_IDX) : 0);
+        final long features = driver.initialize(wanted);
+        final GuestMemory memory = machine.vm().memory();
+        final NetQueuePairDriver[] pairs = new NetQueuePairDriver[queuePairs];
+        final SplitQueueDriver[] rxQueues = new SplitQueueDriver[queuePairs];
+        for (int p = 0; p < queuePairs; p++)
+        {
+            rxQueues[p] = driver.setupQueue(2 * p, QUEUE_SIZE);
+            final SplitQueueDriver tx = driver.setupQueue(2 * p + 1, QUEUE_SIZE);
+            final long area = machine.vm().guestAddressSpace().allocate(
+                NetQueuePairDriver.areaLength(QUEUE_SIZE, QUEUE_SIZE, RX_BUFFER, 1514), 4096);
+            pairs[p] = new NetQueuePairDriver(memory, rxQueues[p], tx, area, RX_BUFFER, 1514,
+                VirtioFeatures.has(features, NetFeatures.VIRTIO_NET_F_MRG_RXBUF));
+        }
+        final SplitQueueDriver control = driver.setupQueue(2 * queuePairs, 16);
+        driver.driverOk();
+        if (queuePairs > 1)
+        {
+            setQueuePairs(driver, control, machine, queuePairs);
+        }
+        return new Pairs(driver, features, pairs, rxQueues);
     }
 
     /** VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET through the control queue, virtio-v1.2 §5.1.6.5.5. */

@@ -1,9 +1,12 @@
 package io.jvirtio.samples.cli;
 
 import io.jvirtio.samples.BlockSample;
+import io.jvirtio.samples.BlockSoak;
 import io.jvirtio.samples.BusBench;
+import io.jvirtio.samples.ControlSoak;
 import io.jvirtio.samples.EchoBench;
 import io.jvirtio.samples.EchoSample;
+import io.jvirtio.samples.EchoSoak;
 import io.jvirtio.samples.ExitTraceReport;
 import io.jvirtio.samples.IopsBench;
 import io.jvirtio.samples.Report;
@@ -58,6 +61,12 @@ public final class Programs
             RingBench::new),
         new Program("report", "every benchmark in one JVM, interleaved: table, CSV and chart, ratios vs targets",
             Report::new),
+        new Program("soak-echo", "soak: 10M frames of mixed sizes over two echo pairs; lost, duplicated, reordered",
+            EchoSoak::new),
+        new Program("soak-blk", "soak: random writes and verified reads on a 1 GiB image, then FLUSH and SIGKILL",
+            BlockSoak::new),
+        new Program("soak-control", "soak: ioeventfd assign/deassign, resets and link toggles under net and blk load",
+            ControlSoak::new),
         new Program("trace-report", "prints exit statistics from an exit trace", ExitTraceReport::new));
 
     private Programs()
