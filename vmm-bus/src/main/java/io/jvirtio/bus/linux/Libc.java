@@ -80,6 +80,9 @@ public final class Libc
     public static final long CMSGHDR_SIZE = 16;
     public static final long CMSG_LEVEL_OFFSET = 8;
     public static final long CMSG_TYPE_OFFSET = 12;
+    /** {@code struct stat} on x86-64: 144 bytes, {@code st_size} (a signed 64-bit count) at offset 48. */
+    public static final long STAT_SIZE = 144;
+    public static final long STAT_ST_SIZE_OFFSET = 48;
     /** ioctl(2) request that sets or clears O_NONBLOCK on an open file; the argument points to an int. */
     public static final long FIONBIO = 0x5421;
 
@@ -133,6 +136,7 @@ public final class Libc
     private static final MethodHandle RECVMSG;
     private static final MethodHandle SHUTDOWN;
     private static final MethodHandle UNLINK;
+    private static final MethodHandle FSTAT;
     private static final VarHandle ERRNO;
     private static final long CAPTURE_SIZE;
     private static final ThreadLocal<MemorySegment> CAPTURE;
@@ -170,6 +174,7 @@ public final class Libc
         MethodHandle recvmsg = null;
         MethodHandle shutdown = null;
         MethodHandle unlink = null;
+        MethodHandle fstat = null;
         VarHandle errno = null;
         long captureSize = 0;
         boolean available = false;
@@ -235,6 +240,7 @@ public final class Libc
                     FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_INT), ccs);
                 shutdown = downcall(linker, libc, "shutdown", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT), ccs);
                 unlink = downcall(linker, libc, "unlink", FunctionDescriptor.of(JAVA_INT, ADDRESS), ccs);
+                fstat = downcall(linker, libc, "fstat", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS), ccs);
                 available = true;
             }
             catch (final RuntimeException | LinkageError ex)
@@ -272,6 +278,7 @@ public final class Libc
         RECVMSG = recvmsg;
         SHUTDOWN = shutdown;
         UNLINK = unlink;
+        FSTAT = fstat;
         ERRNO = errno;
         CAPTURE_SIZE = captureSize;
         CAPTURE = ThreadLocal.withInitial(() -> Arena.global().allocate(CAPTURE_SIZE, 8));
@@ -775,6 +782,20 @@ public final class Libc
         try (Arena arena = Arena.ofConfined())
         {
             return result((int)UNLINK.invokeExact(capture, arena.allocateFrom(path)), capture);
+        }
+        catch (final Throwable t)
+        {
+            throw rethrow(t);
+        }
+    }
+
+    /** fstat(2) into {@code stat} ({@link #STAT_SIZE} bytes): 0 or -errno. */
+    public static int fstat(final int fd, final MemorySegment stat)
+    {
+        final MemorySegment capture = CAPTURE.get();
+        try
+        {
+            return result((int)FSTAT.invokeExact(capture, fd, stat), capture);
         }
         catch (final Throwable t)
         {

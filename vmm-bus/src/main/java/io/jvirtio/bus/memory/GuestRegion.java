@@ -5,6 +5,7 @@ import io.jvirtio.bus.linux.Libc;
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.nio.channels.FileChannel;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
@@ -193,7 +194,8 @@ public final class GuestRegion implements AutoCloseable
      * @return the region.
      * @throws GuestMemoryException if the size is not positive, the offset is negative, or the guest range or the
      *                              file range wraps 2^64.
-     * @throws IOException          if mmap fails (the descriptor is too short, not mappable, or not open).
+     * @throws IOException          if the descriptor is shorter than {@code offset + size} (fstat), not mappable
+     *                              or not open: a shared mapping past the end of a file raises SIGBUS on access.
      */
     public static GuestRegion adopt(final long guestBase, final long size, final int fd, final long offset)
         throws IOException
@@ -210,6 +212,13 @@ public final class GuestRegion implements AutoCloseable
             Libc.close(fd);
             throw new GuestMemoryException(GuestMemoryException.Reason.WRAPS, guestBase, size);
         }
+        final long fileSize = fileSize(fd);
+        if (fileSize < offset + size)
+        {
+            Libc.close(fd);
+            throw new IOException("adopted descriptor is shorter than the region (an access past its end would "
+                + "raise SIGBUS): fileSize=" + fileSize + ", offset=" + offset + ", size=" + size);
+        }
         final MemorySegment raw = Libc.mmap(mapLength, Libc.PROT_READ | Libc.PROT_WRITE, Libc.MAP_SHARED, fd,
             offset - pageOffset);
         if (raw.byteSize() == 0)
@@ -225,6 +234,17 @@ public final class GuestRegion implements AutoCloseable
             Libc.close(fd);
         });
         return new GuestRegion(guestBase, size, mapping.asSlice(pageOffset, size), arena, Backing.ADOPTED, fd);
+    }
+
+    /** @return the size fstat(2) reports for {@code fd}, or -errno. */
+    private static long fileSize(final int fd)
+    {
+        try (Arena local = Arena.ofConfined())
+        {
+            final MemorySegment stat = local.allocate(Libc.STAT_SIZE, 8);
+            final int ret = Libc.fstat(fd, stat);
+            return ret < 0 ? ret : stat.get(ValueLayout.JAVA_LONG, Libc.STAT_ST_SIZE_OFFSET);
+        }
     }
 
     /** @return guest-physical address of the first byte. */

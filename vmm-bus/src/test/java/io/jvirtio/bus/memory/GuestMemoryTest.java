@@ -270,6 +270,12 @@ class GuestMemoryTest
             final int notOpen = Libc.dup(front.fd());
             Libc.close(notOpen);
             assertThrows(IOException.class, () -> GuestRegion.adopt(0, 4096, notOpen, 0));
+            final int shortFile = Libc.dup(front.fd());
+            assertThrows(IOException.class, () -> GuestRegion.adopt(0, 8192, shortFile, 0),
+                "a region past the end of its file would raise SIGBUS on access");
+            assertFalse(isOpen(shortFile));
+            final int eventFd = Libc.eventfd(0, Libc.EFD_CLOEXEC);
+            assertThrows(IOException.class, () -> GuestRegion.adopt(0, 4096, eventFd, 0), "an eventfd does not map");
         }
     }
 
