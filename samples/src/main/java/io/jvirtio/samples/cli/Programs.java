@@ -8,6 +8,7 @@ import io.jvirtio.samples.ExitTraceReport;
 import io.jvirtio.samples.IopsBench;
 import io.jvirtio.samples.Report;
 import io.jvirtio.samples.RingBench;
+import io.jvirtio.samples.VhostUserSample;
 import io.jvirtio.samples.VmExitMatrix;
 import picocli.CommandLine;
 
@@ -58,6 +59,8 @@ public final class Programs
             RingBench::new),
         new Program("report", "every benchmark in one JVM, interleaved: table, CSV and chart, ratios vs targets",
             Report::new),
+        new Program("vhost-user", "serves virtio-net or virtio-blk to QEMU over a vhost-user socket, until killed",
+            VhostUserSample::new),
         new Program("trace-report", "prints exit statistics from an exit trace", ExitTraceReport::new));
 
     private Programs()

@@ -311,8 +311,8 @@ public final class VhostUserBackend implements DeviceHost
             }
             case VhostUserRequest.SET_VRING_ENABLE ->
             {
+                // QEMU sends it before SET_FEATURES, once bit 30 is offered (which it always is here)
                 expect(request, size, STATE_LENGTH, fds, 0);
-                requireFeature(request, VhostUserProtocolFeature.VHOST_USER_F_PROTOCOL_FEATURES);
                 final int index = ringIndex(payload.get(ValueLayout.JAVA_INT_UNALIGNED, STATE_INDEX_OFFSET));
                 enabled[index] = payload.get(ValueLayout.JAVA_INT_UNALIGNED, STATE_NUM_OFFSET) != 0;
                 reconcile();
@@ -351,15 +351,6 @@ public final class VhostUserBackend implements DeviceHost
             throw new VhostUserException(VhostUserCounter.WRONG_FD_COUNT, "wrong number of fds: request="
                 + VhostUserRequest.name(request) + ", fds=" + fds.receivedFdCount() + ", truncated="
                 + fds.fdsTruncated() + ", expected=" + fdCount);
-        }
-    }
-
-    private void requireFeature(final int request, final int bit)
-    {
-        if (!featuresSet || !VirtioFeatures.has(features, bit))
-        {
-            throw new VhostUserException(VhostUserCounter.NOT_NEGOTIATED, "request needs a feature that was not "
-                + "negotiated: request=" + VhostUserRequest.name(request) + ", bit=" + bit);
         }
     }
 

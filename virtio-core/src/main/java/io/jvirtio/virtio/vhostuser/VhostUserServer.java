@@ -53,6 +53,18 @@ public final class VhostUserServer implements AutoCloseable
         }
 
         /**
+         * A message arrived (its header checked, before it is served), for tracing what the front-end sends.
+         *
+         * @param connection the connection's number.
+         * @param request    the request code ({@link VhostUserRequest#name(int)} names it).
+         * @param size       the payload size.
+         * @param fds        the fds that came with it.
+         */
+        default void message(final int connection, final int request, final int size, final int fds)
+        {
+        }
+
+        /**
          * The device was activated.
          *
          * @param connection       the connection's number.
@@ -250,6 +262,7 @@ public final class VhostUserServer implements AutoCloseable
                     throw new VhostUserException(VhostUserCounter.TRUNCATED_MESSAGE, "stream ended inside a payload: "
                         + "request=" + VhostUserRequest.name(request) + ", read=" + payloadRead + ", size=" + size);
                 }
+                listener.message(connection, request, size, socket.receivedFdCount());
                 final int replyLength = backend.handle(request, flags, in.asSlice(HEADER_LENGTH, size), socket,
                     out.asSlice(HEADER_LENGTH, MAX_PAYLOAD));
                 if (replyLength >= 0)
