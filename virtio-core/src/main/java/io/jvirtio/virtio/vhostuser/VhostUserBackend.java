@@ -25,12 +25,8 @@ import static io.jvirtio.virtio.vhostuser.VhostUserMessageLayout.ADDR_DESC_OFFSE
 import static io.jvirtio.virtio.vhostuser.VhostUserMessageLayout.ADDR_INDEX_OFFSET;
 import static io.jvirtio.virtio.vhostuser.VhostUserMessageLayout.ADDR_LENGTH;
 import static io.jvirtio.virtio.vhostuser.VhostUserMessageLayout.ADDR_USED_OFFSET;
-import static io.jvirtio.virtio.vhostuser.VhostUserMessageLayout.CONFIG_HEADER_LENGTH;
-import static io.jvirtio.virtio.vhostuser.VhostUserMessageLayout.CONFIG_OFFSET_OFFSET;
-import static io.jvirtio.virtio.vhostuser.VhostUserMessageLayout.CONFIG_SIZE_OFFSET;
 import static io.jvirtio.virtio.vhostuser.VhostUserMessageLayout.FILE_INDEX_MASK;
 import static io.jvirtio.virtio.vhostuser.VhostUserMessageLayout.FILE_NOFD;
-import static io.jvirtio.virtio.vhostuser.VhostUserMessageLayout.MAX_CONFIG_SIZE;
 import static io.jvirtio.virtio.vhostuser.VhostUserMessageLayout.MAX_REGIONS;
 import static io.jvirtio.virtio.vhostuser.VhostUserMessageLayout.MEMORY_NREGIONS_OFFSET;
 import static io.jvirtio.virtio.vhostuser.VhostUserMessageLayout.MEMORY_REGIONS_OFFSET;
@@ -321,12 +317,12 @@ public final class VhostUserBackend implements DeviceHost
             case VhostUserRequest.GET_CONFIG ->
             {
                 requireProtocolFeature(request, VhostUserProtocolFeature.CONFIG);
-                return getConfig(payload, fds, reply);
+                return ConfigSpace.read(device, payload, fds, reply);
             }
             case VhostUserRequest.SET_CONFIG ->
             {
                 requireProtocolFeature(request, VhostUserProtocolFeature.CONFIG);
-                setConfig(payload, fds);
+                ConfigSpace.write(device, payload, fds);
                 return -1;
             }
             default -> throw new VhostUserException(VhostUserCounter.UNKNOWN_REQUEST,
@@ -344,7 +340,7 @@ public final class VhostUserBackend implements DeviceHost
         expectFds(request, fds, fdCount);
     }
 
-    private static void expectFds(final int request, final UnixSocket fds, final int fdCount)
+    static void expectFds(final int request, final UnixSocket fds, final int fdCount)
     {
         if (fds.receivedFdCount() != fdCount || fds.fdsTruncated())
         {
@@ -733,78 +729,6 @@ public final class VhostUserBackend implements DeviceHost
     {
         counters.increment(VhostUserCounter.QUEUE_BROKEN);
         LOG.log(System.Logger.Level.WARNING, "vhost-user ring broken by the guest: reason=" + reason);
-    }
-
-    // ---------------------------------------------------------------------------------------------- config
-
-    private int getConfig(final MemorySegment payload, final UnixSocket fds, final MemorySegment reply)
-    {
-        final int size = configRequest(VhostUserRequest.GET_CONFIG, payload, fds);
-        final int offset = payload.get(ValueLayout.JAVA_INT_UNALIGNED, CONFIG_OFFSET_OFFSET);
-        MemorySegment.copy(payload, 0, reply, 0, CONFIG_HEADER_LENGTH);
-        final int configSize = device.configSize();
-        // bound: at most MAX_CONFIG_SIZE bytes
-        for (int i = 0; i < size; i++)
-        {
-            final int at = offset + i;
-            final byte value = at < configSize ? (byte)device.readConfig(at, 1) : 0;
-            reply.set(ValueLayout.JAVA_BYTE, CONFIG_HEADER_LENGTH + i, value);
-        }
-        return CONFIG_HEADER_LENGTH + size;
-    }
-
-    private void setConfig(final MemorySegment payload, final UnixSocket fds)
-    {
-        final int size = configRequest(VhostUserRequest.SET_CONFIG, payload, fds);
-        final int offset = payload.get(ValueLayout.JAVA_INT_UNALIGNED, CONFIG_OFFSET_OFFSET);
-        if (offset + size > device.configSize())
-        {
-            throw new VhostUserException(VhostUserCounter.BAD_CONFIG_ACCESS, "config write past the device's "
-                + "config space: offset=" + offset + ", size=" + size + ", configSize=" + device.configSize());
-        }
-        if ((size == 1 || size == 2 || size == 4 || size == 8) && offset % size == 0)
-        {
-            long value = 0;
-            // bound: at most 8 bytes
-            for (int i = size - 1; i >= 0; i--)
-            {
-                value = (value << 8) | (payload.get(ValueLayout.JAVA_BYTE, CONFIG_HEADER_LENGTH + i) & 0xFF);
-            }
-            device.writeConfig(offset, size, value);
-            return;
-        }
-        // bound: at most MAX_CONFIG_SIZE bytes
-        for (int i = 0; i < size; i++)
-        {
-            device.writeConfig(offset + i, 1, payload.get(ValueLayout.JAVA_BYTE, CONFIG_HEADER_LENGTH + i) & 0xFF);
-        }
-    }
-
-    /** Checks a config message's header against its payload and the config window; returns its size. */
-    private static int configRequest(final int request, final MemorySegment payload, final UnixSocket fds)
-    {
-        final long length = payload.byteSize();
-        if (length < CONFIG_HEADER_LENGTH)
-        {
-            throw new VhostUserException(VhostUserCounter.BAD_PAYLOAD_SIZE, "config payload shorter than its header:"
-                + " request=" + VhostUserRequest.name(request) + ", size=" + length);
-        }
-        expectFds(request, fds, 0);
-        final int offset = payload.get(ValueLayout.JAVA_INT_UNALIGNED, CONFIG_OFFSET_OFFSET);
-        final int size = payload.get(ValueLayout.JAVA_INT_UNALIGNED, CONFIG_SIZE_OFFSET);
-        if (size < 0 || offset < 0 || size > MAX_CONFIG_SIZE || offset > MAX_CONFIG_SIZE - size)
-        {
-            throw new VhostUserException(VhostUserCounter.BAD_CONFIG_ACCESS, "config access outside the config "
-                + "window: request=" + VhostUserRequest.name(request) + ", offset=" + Integer.toUnsignedString(offset)
-                + ", size=" + Integer.toUnsignedString(size));
-        }
-        if (length != CONFIG_HEADER_LENGTH + size)
-        {
-            throw new VhostUserException(VhostUserCounter.BAD_PAYLOAD_SIZE, "config payload size does not fit its "
-                + "size field: request=" + VhostUserRequest.name(request) + ", size=" + length + ", expected="
-                + (CONFIG_HEADER_LENGTH + size));
-        }
-        return size;
     }
 
     // ---------------------------------------------------------------------------------------------- lifecycle
