@@ -12,6 +12,7 @@ import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -56,6 +57,27 @@ class ProgramsTest
         final Run help = run("--help");
         assertEquals(0, help.status());
         assertTrue(help.out().contains("vmexit") && help.out().contains("ring") && help.out().contains("bus-bench"));
+        assertTrue(help.out().contains("vhost-user"), help.out());
+    }
+
+    @Test
+    void shouldExplainVhostUserOptionsForHelp()
+    {
+        final Run help = run("vhost-user", "--help");
+        assertEquals(0, help.status(), help.err());
+        for (final String option : List.of("--socket", "--connect", "--device", "--backend", "--file", "--read-only",
+            "--memory", "--json", "memory-backend-memfd"))
+        {
+            assertTrue(help.out().contains(option), option + " in " + help.out());
+        }
+    }
+
+    @Test
+    void shouldRefuseVhostUserBlkWithoutDiskInOneLine(@TempDir final Path dir)
+    {
+        final Run bad = run("vhost-user", "--socket", dir.resolve("s.sock").toString(), "--device", "blk");
+        assertEquals(Programs.USAGE, bad.status());
+        assertEquals(1, bad.err().strip().lines().count(), bad.err());
     }
 
     @Test

@@ -11,6 +11,7 @@ import io.jvirtio.samples.ExitTraceReport;
 import io.jvirtio.samples.IopsBench;
 import io.jvirtio.samples.Report;
 import io.jvirtio.samples.RingBench;
+import io.jvirtio.samples.VhostUserSample;
 import io.jvirtio.samples.VmExitMatrix;
 import picocli.CommandLine;
 
@@ -67,6 +68,8 @@ public final class Programs
             BlockSoak::new),
         new Program("soak-control", "soak: ioeventfd assign/deassign, resets and link toggles under net and blk load",
             ControlSoak::new),
+        new Program("vhost-user", "serves virtio-net or virtio-blk to QEMU over a vhost-user socket, until killed",
+            VhostUserSample::new),
         new Program("trace-report", "prints exit statistics from an exit trace", ExitTraceReport::new));
 
     private Programs()

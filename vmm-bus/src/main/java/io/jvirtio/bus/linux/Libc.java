@@ -43,6 +43,46 @@ public final class Libc
     public static final int EPOLLIN = 1;
     public static final int POLLIN = 1;
     public static final int POLLOUT = 4;
+    /** socket(2) domain of Unix-domain sockets (include/linux/socket.h). */
+    public static final int AF_UNIX = 1;
+    /** socket(2) type: a reliable byte stream. */
+    public static final int SOCK_STREAM = 1;
+    /** socket(2) type flag: close on exec. */
+    public static final int SOCK_CLOEXEC = 0x80000;
+    /** {@code cmsg_level} of socket-level control messages. */
+    public static final int SOL_SOCKET = 1;
+    /** {@code cmsg_type} that carries file descriptors (unix(7)). */
+    public static final int SCM_RIGHTS = 1;
+    /** recvmsg(2) result flag: control data was discarded for lack of room (excess fds are closed by the kernel). */
+    public static final int MSG_CTRUNC = 8;
+    /** sendmsg(2) flag: a closed peer gives EPIPE, not SIGPIPE. */
+    public static final int MSG_NOSIGNAL = 0x4000;
+    /** recvmsg(2) flag: received file descriptors are close-on-exec. */
+    public static final int MSG_CMSG_CLOEXEC = 0x40000000;
+    /** shutdown(2): no more receptions or transmissions; wakes a thread blocked in accept or recvmsg. */
+    public static final int SHUT_RDWR = 2;
+    /** {@code struct sockaddr_un}: u16 family, then 108 bytes of path (unix(7)). */
+    public static final long SOCKADDR_UN_SIZE = 110;
+    /** The longest {@code sun_path}, with its terminating NUL. */
+    public static final int SUN_PATH_MAX = 108;
+    /** {@code struct msghdr} on x86-64: name, namelen, iov, iovlen, control, controllen, flags. */
+    public static final long MSGHDR_SIZE = 56;
+    public static final long MSGHDR_NAME_OFFSET = 0;
+    public static final long MSGHDR_NAMELEN_OFFSET = 8;
+    public static final long MSGHDR_IOV_OFFSET = 16;
+    public static final long MSGHDR_IOVLEN_OFFSET = 24;
+    public static final long MSGHDR_CONTROL_OFFSET = 32;
+    public static final long MSGHDR_CONTROLLEN_OFFSET = 40;
+    public static final long MSGHDR_FLAGS_OFFSET = 48;
+    /** {@code struct iovec} on x86-64: base pointer, then size_t length. */
+    public static final long IOVEC_SIZE = 16;
+    /** {@code struct cmsghdr} on x86-64: size_t len, int level, int type, then the data (CMSG_DATA). */
+    public static final long CMSGHDR_SIZE = 16;
+    public static final long CMSG_LEVEL_OFFSET = 8;
+    public static final long CMSG_TYPE_OFFSET = 12;
+    /** {@code struct stat} on x86-64: 144 bytes, {@code st_size} (a signed 64-bit count) at offset 48. */
+    public static final long STAT_SIZE = 144;
+    public static final long STAT_ST_SIZE_OFFSET = 48;
     /** ioctl(2) request that sets or clears O_NONBLOCK on an open file; the argument points to an int. */
     public static final long FIONBIO = 0x5421;
 
@@ -60,6 +100,8 @@ public final class Libc
     public static final int ENOSPC = 28;
     public static final int ENOSYS = 38;
     public static final int EOPNOTSUPP = 95;
+    public static final int EPIPE = 32;
+    public static final int ECONNRESET = 104;
 
     /** {@code struct epoll_event} is packed on x86-64: a u32 event mask followed by a u64 of user data. */
     public static final long EPOLL_EVENT_SIZE = 12;
@@ -84,6 +126,17 @@ public final class Libc
     private static final MethodHandle PWRITE;
     private static final MethodHandle FSYNC;
     private static final MethodHandle FDATASYNC;
+    private static final MethodHandle SOCKET;
+    private static final MethodHandle SOCKETPAIR;
+    private static final MethodHandle BIND;
+    private static final MethodHandle LISTEN;
+    private static final MethodHandle ACCEPT4;
+    private static final MethodHandle CONNECT;
+    private static final MethodHandle SENDMSG;
+    private static final MethodHandle RECVMSG;
+    private static final MethodHandle SHUTDOWN;
+    private static final MethodHandle UNLINK;
+    private static final MethodHandle FSTAT;
     private static final VarHandle ERRNO;
     private static final long CAPTURE_SIZE;
     private static final ThreadLocal<MemorySegment> CAPTURE;
@@ -111,6 +164,17 @@ public final class Libc
         MethodHandle pwrite = null;
         MethodHandle fsync = null;
         MethodHandle fdatasync = null;
+        MethodHandle socket = null;
+        MethodHandle socketpair = null;
+        MethodHandle bind = null;
+        MethodHandle listen = null;
+        MethodHandle accept4 = null;
+        MethodHandle connect = null;
+        MethodHandle sendmsg = null;
+        MethodHandle recvmsg = null;
+        MethodHandle shutdown = null;
+        MethodHandle unlink = null;
+        MethodHandle fstat = null;
         VarHandle errno = null;
         long captureSize = 0;
         boolean available = false;
@@ -159,6 +223,24 @@ public final class Libc
                     FunctionDescriptor.of(JAVA_LONG, JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_LONG), ccs);
                 fsync = downcall(linker, libc, "fsync", FunctionDescriptor.of(JAVA_INT, JAVA_INT), ccs);
                 fdatasync = downcall(linker, libc, "fdatasync", FunctionDescriptor.of(JAVA_INT, JAVA_INT), ccs);
+                socket = downcall(linker, libc, "socket",
+                    FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT), ccs);
+                socketpair = downcall(linker, libc, "socketpair",
+                    FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS), ccs);
+                bind = downcall(linker, libc, "bind",
+                    FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT), ccs);
+                listen = downcall(linker, libc, "listen", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT), ccs);
+                accept4 = downcall(linker, libc, "accept4",
+                    FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, ADDRESS, JAVA_INT), ccs);
+                connect = downcall(linker, libc, "connect",
+                    FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT), ccs);
+                sendmsg = downcall(linker, libc, "sendmsg",
+                    FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_INT), ccs);
+                recvmsg = downcall(linker, libc, "recvmsg",
+                    FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_INT), ccs);
+                shutdown = downcall(linker, libc, "shutdown", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT), ccs);
+                unlink = downcall(linker, libc, "unlink", FunctionDescriptor.of(JAVA_INT, ADDRESS), ccs);
+                fstat = downcall(linker, libc, "fstat", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS), ccs);
                 available = true;
             }
             catch (final RuntimeException | LinkageError ex)
@@ -186,6 +268,17 @@ public final class Libc
         PWRITE = pwrite;
         FSYNC = fsync;
         FDATASYNC = fdatasync;
+        SOCKET = socket;
+        SOCKETPAIR = socketpair;
+        BIND = bind;
+        LISTEN = listen;
+        ACCEPT4 = accept4;
+        CONNECT = connect;
+        SENDMSG = sendmsg;
+        RECVMSG = recvmsg;
+        SHUTDOWN = shutdown;
+        UNLINK = unlink;
+        FSTAT = fstat;
         ERRNO = errno;
         CAPTURE_SIZE = captureSize;
         CAPTURE = ThreadLocal.withInitial(() -> Arena.global().allocate(CAPTURE_SIZE, 8));
@@ -545,6 +638,164 @@ public final class Libc
         try
         {
             return result((int)FDATASYNC.invokeExact(capture, fd), capture);
+        }
+        catch (final Throwable t)
+        {
+            throw rethrow(t);
+        }
+    }
+
+    /** socket(2): the new fd, or -errno. */
+    public static int socket(final int domain, final int type, final int protocol)
+    {
+        requireAvailable();
+        final MemorySegment capture = CAPTURE.get();
+        try
+        {
+            return result((int)SOCKET.invokeExact(capture, domain, type, protocol), capture);
+        }
+        catch (final Throwable t)
+        {
+            throw rethrow(t);
+        }
+    }
+
+    /** socketpair(2) into {@code fds} (two ints): 0 or -errno. */
+    public static int socketpair(final int domain, final int type, final int protocol, final MemorySegment fds)
+    {
+        requireAvailable();
+        final MemorySegment capture = CAPTURE.get();
+        try
+        {
+            return result((int)SOCKETPAIR.invokeExact(capture, domain, type, protocol, fds), capture);
+        }
+        catch (final Throwable t)
+        {
+            throw rethrow(t);
+        }
+    }
+
+    /** bind(2) to the socket address in {@code address} ({@code length} bytes): 0 or -errno. */
+    public static int bind(final int fd, final MemorySegment address, final int length)
+    {
+        final MemorySegment capture = CAPTURE.get();
+        try
+        {
+            return result((int)BIND.invokeExact(capture, fd, address, length), capture);
+        }
+        catch (final Throwable t)
+        {
+            throw rethrow(t);
+        }
+    }
+
+    /** listen(2): 0 or -errno. */
+    public static int listen(final int fd, final int backlog)
+    {
+        final MemorySegment capture = CAPTURE.get();
+        try
+        {
+            return result((int)LISTEN.invokeExact(capture, fd, backlog), capture);
+        }
+        catch (final Throwable t)
+        {
+            throw rethrow(t);
+        }
+    }
+
+    /** accept4(2) without the peer's address: the new fd, or -errno. */
+    public static int accept4(final int fd, final int flags)
+    {
+        final MemorySegment capture = CAPTURE.get();
+        try
+        {
+            return result((int)ACCEPT4.invokeExact(capture, fd, MemorySegment.NULL, MemorySegment.NULL, flags),
+                capture);
+        }
+        catch (final Throwable t)
+        {
+            throw rethrow(t);
+        }
+    }
+
+    /** connect(2) to the socket address in {@code address} ({@code length} bytes): 0 or -errno. */
+    public static int connect(final int fd, final MemorySegment address, final int length)
+    {
+        final MemorySegment capture = CAPTURE.get();
+        try
+        {
+            return result((int)CONNECT.invokeExact(capture, fd, address, length), capture);
+        }
+        catch (final Throwable t)
+        {
+            throw rethrow(t);
+        }
+    }
+
+    /** sendmsg(2) of the {@code struct msghdr} in {@code message}: bytes sent, or -errno. */
+    public static long sendmsg(final int fd, final MemorySegment message, final int flags)
+    {
+        final MemorySegment capture = CAPTURE.get();
+        try
+        {
+            return result((long)SENDMSG.invokeExact(capture, fd, message, flags), capture);
+        }
+        catch (final Throwable t)
+        {
+            throw rethrow(t);
+        }
+    }
+
+    /** recvmsg(2) into the {@code struct msghdr} in {@code message}: bytes received (0 at end), or -errno. */
+    public static long recvmsg(final int fd, final MemorySegment message, final int flags)
+    {
+        final MemorySegment capture = CAPTURE.get();
+        try
+        {
+            return result((long)RECVMSG.invokeExact(capture, fd, message, flags), capture);
+        }
+        catch (final Throwable t)
+        {
+            throw rethrow(t);
+        }
+    }
+
+    /** shutdown(2): 0 or -errno. */
+    public static int shutdown(final int fd, final int how)
+    {
+        final MemorySegment capture = CAPTURE.get();
+        try
+        {
+            return result((int)SHUTDOWN.invokeExact(capture, fd, how), capture);
+        }
+        catch (final Throwable t)
+        {
+            throw rethrow(t);
+        }
+    }
+
+    /** unlink(2): 0 or -errno. */
+    public static int unlink(final String path)
+    {
+        requireAvailable();
+        final MemorySegment capture = CAPTURE.get();
+        try (Arena arena = Arena.ofConfined())
+        {
+            return result((int)UNLINK.invokeExact(capture, arena.allocateFrom(path)), capture);
+        }
+        catch (final Throwable t)
+        {
+            throw rethrow(t);
+        }
+    }
+
+    /** fstat(2) into {@code stat} ({@link #STAT_SIZE} bytes): 0 or -errno. */
+    public static int fstat(final int fd, final MemorySegment stat)
+    {
+        final MemorySegment capture = CAPTURE.get();
+        try
+        {
+            return result((int)FSTAT.invokeExact(capture, fd, stat), capture);
         }
         catch (final Throwable t)
         {

@@ -20,7 +20,7 @@ public final class GuestMemoryException extends RuntimeException
         NOT_RAM,
         /** The start is in a region but the range runs past that region's end (into another region or a hole). */
         CROSSES_REGION,
-        /** A negative length. */
+        /** A negative length, or a zero length where a region needs bytes. */
         BAD_LENGTH
     }
 
@@ -43,7 +43,7 @@ public final class GuestMemoryException extends RuntimeException
             case WRAPS -> "guest range wraps past 2^64";
             case NOT_RAM -> "guest range is not in RAM";
             case CROSSES_REGION -> "guest range crosses the end of its memory region";
-            case BAD_LENGTH -> "guest range has a negative length";
+            case BAD_LENGTH -> "guest range has a negative length, or none where bytes are needed";
         };
     }
 

@@ -5,6 +5,7 @@ import io.jvirtio.bus.linux.Libc;
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.nio.channels.FileChannel;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
@@ -18,7 +19,9 @@ import java.nio.file.StandardOpenOption;
  *     <li>{@link #anonymous(long, long)}: private anonymous memory, zero-filled on first touch;</li>
  *     <li>{@link #memfd(long, long, String)}: a memfd, shareable by passing {@link #fd()} to another process
  *     (vhost-user) or to {@code KVM_SET_USER_MEMORY_REGION};</li>
- *     <li>{@link #file(long, long, Path)}: a shared mapping of a file, which is grown to the size if shorter.</li>
+ *     <li>{@link #file(long, long, Path)}: a shared mapping of a file, which is grown to the size if shorter;</li>
+ *     <li>{@link #adopt(long, long, int, long)}: a shared mapping of a descriptor another process passed (the
+ *     regions of a vhost-user SET_MEM_TABLE), which the region owns from then on.</li>
  * </ul>
  * The segment belongs to a shared arena: after {@link #close()} any access fails with {@link IllegalStateException}
  * instead of touching unmapped memory.
@@ -38,7 +41,9 @@ public final class GuestRegion implements AutoCloseable
     {
         ANONYMOUS,
         MEMFD,
-        FILE
+        FILE,
+        /** A descriptor received from another process (vhost-user), mapped shared at an offset. */
+        ADOPTED
     }
 
     private final long guestBase;
@@ -174,6 +179,74 @@ public final class GuestRegion implements AutoCloseable
         }
     }
 
+    /**
+     * Maps {@code size} bytes of a descriptor another process passed, from {@code offset}, shared and writable, as
+     * the region at {@code guestBase}: what a vhost-user back-end does with each region of SET_MEM_TABLE
+     * (docs/interop/vhost-user.rst "Memory regions description": guest address, size, user address, mmap offset).
+     * The front-end chooses the geometry, so neither base nor size need be page-aligned: the mapping starts at the
+     * page that holds {@code offset} and the region is the exact slice. From this call on the region owns
+     * {@code fd}, on success and on failure: it is closed when the region is, or before the exception.
+     *
+     * @param guestBase guest-physical address of the first byte.
+     * @param size      size in bytes, positive.
+     * @param fd        the descriptor (a memfd or a file), adopted.
+     * @param offset    offset in the descriptor of the first byte, not negative.
+     * @return the region.
+     * @throws GuestMemoryException if the size is not positive, the offset is negative, or the guest range or the
+     *                              file range wraps 2^64.
+     * @throws IOException          if the descriptor is shorter than {@code offset + size} (fstat), not mappable
+     *                              or not open: a shared mapping past the end of a file raises SIGBUS on access.
+     */
+    public static GuestRegion adopt(final long guestBase, final long size, final int fd, final long offset)
+        throws IOException
+    {
+        final long pageOffset = offset & (PAGE_SIZE - 1);
+        final long mapLength = size + pageOffset;
+        if (size <= 0 || offset < 0)
+        {
+            Libc.close(fd);
+            throw new GuestMemoryException(GuestMemoryException.Reason.BAD_LENGTH, guestBase, size);
+        }
+        if (Long.compareUnsigned(guestBase + size - 1, guestBase) < 0 || offset + size < 0 || mapLength < 0)
+        {
+            Libc.close(fd);
+            throw new GuestMemoryException(GuestMemoryException.Reason.WRAPS, guestBase, size);
+        }
+        final long fileSize = fileSize(fd);
+        if (fileSize < offset + size)
+        {
+            Libc.close(fd);
+            throw new IOException("adopted descriptor is shorter than the region (an access past its end would "
+                + "raise SIGBUS): fileSize=" + fileSize + ", offset=" + offset + ", size=" + size);
+        }
+        final MemorySegment raw = Libc.mmap(mapLength, Libc.PROT_READ | Libc.PROT_WRITE, Libc.MAP_SHARED, fd,
+            offset - pageOffset);
+        if (raw.byteSize() == 0)
+        {
+            Libc.close(fd);
+            throw new IOException("mmap of adopted descriptor failed: errno=" + -raw.address() + ", fd=" + fd
+                + ", size=" + size + ", offset=" + offset);
+        }
+        final Arena arena = Arena.ofShared();
+        final MemorySegment mapping = raw.reinterpret(mapLength, arena, unused ->
+        {
+            Libc.munmap(raw);
+            Libc.close(fd);
+        });
+        return new GuestRegion(guestBase, size, mapping.asSlice(pageOffset, size), arena, Backing.ADOPTED, fd);
+    }
+
+    /** @return the size fstat(2) reports for {@code fd}, or -errno. */
+    private static long fileSize(final int fd)
+    {
+        try (Arena local = Arena.ofConfined())
+        {
+            final MemorySegment stat = local.allocate(Libc.STAT_SIZE, 8);
+            final int ret = Libc.fstat(fd, stat);
+            return ret < 0 ? ret : stat.get(ValueLayout.JAVA_LONG, Libc.STAT_ST_SIZE_OFFSET);
+        }
+    }
+
     /** @return guest-physical address of the first byte. */
     public long guestBase()
     {
@@ -204,7 +277,7 @@ public final class GuestRegion implements AutoCloseable
         return backing;
     }
 
-    /** @return the memfd behind a {@link Backing#MEMFD} region, or -1. */
+    /** @return the descriptor behind a {@link Backing#MEMFD} or {@link Backing#ADOPTED} region, or -1. */
     public int fd()
     {
         return fd;

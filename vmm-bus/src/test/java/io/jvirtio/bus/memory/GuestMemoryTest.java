@@ -233,4 +233,78 @@ class GuestMemoryTest
         assertThrows(IllegalArgumentException.class, () -> GuestRegion.anonymous(0, 100));
         assertThrows(IllegalArgumentException.class, () -> GuestRegion.anonymous(-4096, 8192));
     }
+
+    @Test
+    void shouldShareMemfdPagesWhenDescriptorIsAdoptedAtOffset()
+    {
+        assumeTrue(Libc.isAvailable(), Libc.unavailableReason());
+        try (GuestRegion front = GuestRegion.memfd(0, 4 * 4096, "front-end"))
+        {
+            front.segment().set(ValueLayout.JAVA_INT_UNALIGNED, 2 * 4096 + 0x10, 0x5151_7272);
+            final int fd = Libc.dup(front.fd());
+            try (GuestMemory back = GuestMemory.of(wrap(() -> GuestRegion.adopt(0x10_0000, 4096 + 0x800, fd,
+                4096 + 0x800))))
+            {
+                final GuestRegion region = back.regions().get(0);
+                assertEquals(GuestRegion.Backing.ADOPTED, region.backing());
+                assertEquals(4096 + 0x800, region.size());
+                assertEquals(0x5151_7272, back.getIntLE(0x10_0000 + 0x800 + 0x10), "the file at offset 2 pages + 0x10");
+                back.putIntLE(0x10_0000, 0x0102_0304);
+                assertEquals(0x0102_0304, front.segment().get(ValueLayout.JAVA_INT_UNALIGNED, 4096 + 0x800));
+            }
+            assertFalse(isOpen(fd), "closing the adopted region closes its descriptor");
+        }
+    }
+
+    @Test
+    void shouldRefuseAdoptedRegionWhenSizeIsZeroOrWrapsOrDoesNotMap()
+    {
+        assumeTrue(Libc.isAvailable(), Libc.unavailableReason());
+        try (GuestRegion front = GuestRegion.memfd(0, 4096, "front-end"))
+        {
+            final int zero = Libc.dup(front.fd());
+            assertThrows(GuestMemoryException.class, () -> GuestRegion.adopt(0, 0, zero, 0));
+            assertFalse(isOpen(zero), "a refused descriptor is closed");
+            final int wraps = Libc.dup(front.fd());
+            assertThrows(GuestMemoryException.class, () -> GuestRegion.adopt(-4096, 8192, wraps, 0));
+            final int notOpen = Libc.dup(front.fd());
+            Libc.close(notOpen);
+            assertThrows(IOException.class, () -> GuestRegion.adopt(0, 4096, notOpen, 0));
+            final int shortFile = Libc.dup(front.fd());
+            assertThrows(IOException.class, () -> GuestRegion.adopt(0, 8192, shortFile, 0),
+                "a region past the end of its file would raise SIGBUS on access");
+            assertFalse(isOpen(shortFile));
+            final int eventFd = Libc.eventfd(0, Libc.EFD_CLOEXEC);
+            assertThrows(IOException.class, () -> GuestRegion.adopt(0, 4096, eventFd, 0), "an eventfd does not map");
+        }
+    }
+
+    private static boolean isOpen(final int fd)
+    {
+        final int copy = Libc.dup(fd);
+        if (copy >= 0)
+        {
+            Libc.close(copy);
+            return true;
+        }
+        return false;
+    }
+
+    /** The region factory that declares IOException, for use inside an expression. */
+    private interface RegionFactory
+    {
+        GuestRegion make() throws IOException;
+    }
+
+    private static GuestRegion wrap(final RegionFactory factory)
+    {
+        try
+        {
+            return factory.make();
+        }
+        catch (final IOException ex)
+        {
+            throw new IllegalStateException(ex);
+        }
+    }
 }
