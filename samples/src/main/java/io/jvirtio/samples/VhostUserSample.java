@@ -58,6 +58,12 @@ import java.util.concurrent.TimeUnit;
         "Prints one line per connection with the negotiated features; serves until killed."})
 public final class VhostUserSample implements Callable<Integer>
 {
+    /**
+     * The largest ring the device accepts: QEMU's VIRTQUEUE_MAX_SIZE. The front-end, not the device, picks the ring
+     * size under vhost-user: QEMU's virtio-mmio offers 1024 as QueueNumMax and Linux takes all of it.
+     */
+    private static final int FRONT_END_MAX_RING = 1024;
+
     @Option(names = "--socket", required = true, paramLabel = "PATH", description = "the Unix socket's path")
     Path socket;
 
@@ -223,7 +229,8 @@ public final class VhostUserSample implements Callable<Integer>
             case "net" ->
             {
                 final NetBackend net = netBackend();
-                served = new NetDevice(NetConfig.defaults().withQueuePairs(queuePairs), net, idleStrategy);
+                served = new NetDevice(NetConfig.defaults().withQueuePairs(queuePairs).withQueueSize(FRONT_END_MAX_RING),
+                    net, idleStrategy);
                 rings = 2 * queuePairs;
                 minRings = 2;
                 description = "net, backend " + backend + (net instanceof UdpBackend udp
@@ -232,7 +239,8 @@ public final class VhostUserSample implements Callable<Integer>
             case "blk" ->
             {
                 final BlockBackend disk = blockBackend();
-                final BlockDeviceConfig config = BlockDeviceConfig.defaults().withNumQueues(numQueues);
+                final BlockDeviceConfig config = BlockDeviceConfig.defaults().withNumQueues(numQueues)
+                    .withQueueSize(FRONT_END_MAX_RING, FRONT_END_MAX_RING - 2);
                 served = new BlockDevice(disk, config);
                 rings = numQueues;
                 minRings = 1;
