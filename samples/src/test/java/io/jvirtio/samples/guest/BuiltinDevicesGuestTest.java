@@ -4,7 +4,7 @@ import io.jvirtio.net.backend.EchoBackend;
 import io.jvirtio.net.backend.ResponderBackend;
 import io.jvirtio.samples.guest.QemuGuest.Machine;
 import io.jvirtio.samples.guest.QemuGuest.Run;
-import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -34,10 +34,11 @@ class BuiltinDevicesGuestTest
     /** VIRTIO_F_VERSION_1 (virtio 1.x section 6). */
     private static final int VERSION_1 = 32;
 
-    private static GuestKit kit;
+    private GuestKit kit;
 
-    @BeforeAll
-    static void kit()
+    /** Every test skips with the one line that says what is missing (a class-level skip would hide it). */
+    @BeforeEach
+    void kit()
     {
         final String noQemu = QemuGuest.unavailable();
         assumeTrue(noQemu == null, () -> "real-guest tier skipped: " + noQemu);

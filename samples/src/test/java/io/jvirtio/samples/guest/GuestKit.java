@@ -249,7 +249,8 @@ public final class GuestKit
     /** @return the applet paths busybox installs, e.g. {@code bin/sh}, {@code sbin/poweroff}. */
     private static List<String> applets(final Path work, final Path busybox) throws IOException, InterruptedException
     {
-        final HostCommand.Result list = HostCommand.run(work, COMMAND_TIMEOUT_SECONDS, busybox.toString(), "--list-full");
+        final HostCommand.Result list = HostCommand.run(work, COMMAND_TIMEOUT_SECONDS, busybox.toString(),
+            "--list-full");
         if (list.status() != 0)
         {
             throw new IOException("busybox --list-full failed: " + list.lastLine());
@@ -341,8 +342,8 @@ public final class GuestKit
         {
             return Optional.empty();
         }
-        final HostCommand.Result depends = HostCommand.run(Path.of("."), COMMAND_TIMEOUT_SECONDS, "apt-cache", "depends",
-            KERNEL_META_PACKAGE);
+        final HostCommand.Result depends = HostCommand.run(Path.of("."), COMMAND_TIMEOUT_SECONDS, "apt-cache",
+            "depends", KERNEL_META_PACKAGE);
         return depends.status() != 0 ? Optional.empty() : parseKernelDependency(depends.output());
     }
 
@@ -364,8 +365,8 @@ public final class GuestKit
     {
         try
         {
-            final HostCommand.Result policy = HostCommand.run(Path.of("."), COMMAND_TIMEOUT_SECONDS, "apt-cache", "policy",
-                pkg);
+            final HostCommand.Result policy = HostCommand.run(Path.of("."), COMMAND_TIMEOUT_SECONDS, "apt-cache",
+                "policy", pkg);
             for (final String line : policy.output().split("\n"))
             {
                 final String s = line.strip();
