@@ -18,7 +18,9 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  * Linux's virtio_net against jvirtio's virtio-net behind the vhost-user back-end ({@code ./jvirtio vhost-user}), on
  * microvm (virtio-mmio 1.x) and q35 (modern virtio-pci on INTx): 100 pings and 1400-byte pings answered by the
  * responder backend, and raw frames of mixed sizes echoed intact by the echo backend. The guest commands are the
- * ones {@link BuiltinDevicesGuestTest} proves on QEMU's own virtio-net.
+ * ones {@link BuiltinDevicesGuestTest} proves on QEMU's own virtio-net. The responder answers on
+ * {@link GuestScripts#PEER_IP} at {@link GuestScripts#PEER_MAC}, the defaults of
+ * {@link io.jvirtio.net.backend.NetBackendChoice}.
  */
 @Tag("guest")
 class VhostUserNetGuestTest
@@ -48,7 +50,7 @@ class VhostUserNetGuestTest
     {
         final Run run;
         try (GuestBackend backend = ProgramBackend.start(dir.resolve("net.sock"), "--device", "net", "--backend",
-            "responder:" + GuestScripts.PEER_IP + "," + GuestScripts.PEER_MAC))
+            "responder"))
         {
             run = QemuGuest.on(machine).netVhostUser(backend.socket())
                 .run(kit, dir, GuestScripts.netUp() + GuestScripts.ping("ping", 100, 56)
