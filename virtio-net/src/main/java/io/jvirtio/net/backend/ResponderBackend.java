@@ -209,7 +209,7 @@ public final class ResponderBackend implements NetBackend
         }
         final MemorySegment reply = scratch[pair];
         final int length = ETH_HEADER + ARP_LENGTH;
-        reply.asSlice(0, FRAME_OFFSET).fill((byte)0);
+        clearHeader(reply);
         MemorySegment.copy(packet, FRAME_OFFSET, reply, FRAME_OFFSET, length);
         final long f = FRAME_OFFSET;
         MemorySegment.copy(packet, arp + ARP_SHA, reply, f, MAC_LENGTH);
@@ -263,7 +263,7 @@ public final class ResponderBackend implements NetBackend
         }
         final MemorySegment reply = scratch[pair];
         final int length = ETH_HEADER + totalLength;
-        reply.asSlice(0, FRAME_OFFSET).fill((byte)0);
+        clearHeader(reply);
         MemorySegment.copy(packet, FRAME_OFFSET, reply, FRAME_OFFSET, length);
         final long f = FRAME_OFFSET;
         MemorySegment.copy(packet, f + MAC_LENGTH, reply, f, MAC_LENGTH);
@@ -305,6 +305,13 @@ public final class ResponderBackend implements NetBackend
             sum = (sum & 0xFFFF) + (sum >>> 16);
         }
         return (int)(~sum & 0xFFFF);
+    }
+
+    /** Zeroes the reply's 12-byte virtio_net_hdr: no checksum or GSO hints, without a slice object. */
+    private static void clearHeader(final MemorySegment packet)
+    {
+        packet.set(ValueLayout.JAVA_LONG_UNALIGNED, 0, 0L);
+        packet.set(ValueLayout.JAVA_INT_UNALIGNED, Long.BYTES, 0);
     }
 
     private static void putMac(final MemorySegment bytes, final long at, final long value)

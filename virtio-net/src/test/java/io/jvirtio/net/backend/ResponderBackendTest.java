@@ -6,12 +6,16 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.lang.management.ManagementFactory;
 import java.nio.ByteBuffer;
 import java.util.Arrays;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.fail;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * The responder answers ARP (RFC 826) and ICMP echo (RFC 792) for its one address with correct fields and
@@ -67,7 +71,7 @@ class ResponderBackendTest
             return null;
         }
         final byte[] packet = in.asSlice(0, NetBackend.FRAME_OFFSET + length).toArray(
-            java.lang.foreign.ValueLayout.JAVA_BYTE);
+            ValueLayout.JAVA_BYTE);
         assertArrayEquals(new byte[NetBackend.FRAME_OFFSET], Arrays.copyOf(packet, NetBackend.FRAME_OFFSET),
             "a reply's virtio_net_hdr is all zero");
         return Arrays.copyOfRange(packet, NetBackend.FRAME_OFFSET, packet.length);
@@ -246,5 +250,54 @@ class ResponderBackendTest
         assertEquals(~0xddf2 & 0xFFFF, ResponderBackend.checksum(MemorySegment.ofArray(words), 0, words.length));
         assertEquals(independentChecksum(new byte[] {1, 2, 3}, 0, 3),
             ResponderBackend.checksum(MemorySegment.ofArray(new byte[] {1, 2, 3}), 0, 3), "odd length");
+    }
+
+    @Test
+    void shouldAllocateNothingPerFrameAfterWarmUp()
+    {
+        final com.sun.management.ThreadMXBean threads =
+            (com.sun.management.ThreadMXBean)ManagementFactory.getThreadMXBean();
+        assumeTrue(threads.isThreadAllocatedMemorySupported() && threads.isThreadAllocatedMemoryEnabled(),
+            "this JVM does not count allocated bytes per thread");
+        final MemorySegment arp = packet(arpRequest(OUR_IP));
+        final MemorySegment ping = packet(echoRequest(1400, OUR_IP));
+        final MemorySegment other = packet(echoRequest(56, new byte[] {10, 0, 2, 9}));
+        final int arpLength = (int)arp.byteSize() - NetBackend.FRAME_OFFSET;
+        final int pingLength = (int)ping.byteSize() - NetBackend.FRAME_OFFSET;
+        final int otherLength = (int)other.byteSize() - NetBackend.FRAME_OFFSET;
+        final long tid = Thread.currentThread().threadId();
+        // the JIT may still compile during a batch; a path that allocates does so in every batch
+        final long[] allocated = new long[4];
+        for (int batch = -2; batch < allocated.length; batch++)
+        {
+            final long before = threads.getThreadAllocatedBytes(tid);
+            // bound: 20 000 frames per batch
+            for (int i = 0; i < 20_000; i++)
+            {
+                responder.transmit(0, arp, arpLength);
+                responder.transmit(0, ping, pingLength);
+                responder.transmit(0, other, otherLength);
+                responder.receive(0, in);
+                responder.receive(0, in);
+            }
+            final long after = threads.getThreadAllocatedBytes(tid);
+            if (batch >= 0)
+            {
+                allocated[batch] = after - before;
+                if (allocated[batch] == 0)
+                {
+                    assertEquals(0, responder.replyDrops());
+                    return;
+                }
+            }
+        }
+        fail("every batch allocated: bytes=" + Arrays.toString(allocated));
+    }
+
+    private static MemorySegment packet(final byte[] frame)
+    {
+        final byte[] packet = new byte[NetBackend.FRAME_OFFSET + frame.length];
+        System.arraycopy(frame, 0, packet, NetBackend.FRAME_OFFSET, frame.length);
+        return MemorySegment.ofArray(packet);
     }
 }
