@@ -43,7 +43,7 @@ public final class QemuGuest
 
     private final Machine machine;
     private final List<String> devices = new ArrayList<>();
-    private Duration timeout = Duration.ofSeconds(120);
+    private Duration timeout = Duration.ofSeconds(60);
     private int nextId;
 
     private QemuGuest(final Machine machine)
