@@ -13,8 +13,8 @@ import io.jvirtio.bus.event.ParkingIdleStrategy;
 import io.jvirtio.bus.linux.Libc;
 import io.jvirtio.net.NetConfig;
 import io.jvirtio.net.NetDevice;
-import io.jvirtio.net.backend.EchoBackend;
 import io.jvirtio.net.backend.NetBackend;
+import io.jvirtio.net.backend.NetBackendChoice;
 import io.jvirtio.net.backend.UdpBackend;
 import io.jvirtio.samples.cli.Json;
 import io.jvirtio.virtio.VirtioDevice;
@@ -31,7 +31,6 @@ import picocli.CommandLine.Spec;
 
 import java.io.IOException;
 import java.io.PrintWriter;
-import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Locale;
@@ -49,13 +48,14 @@ import java.util.concurrent.TimeUnit;
  * Thread safety: a command object; run once on the main thread, which waits while the server thread serves.
  */
 @Command(name = "vhost-user", mixinStandardHelpOptions = true, sortOptions = false,
-    description = {"Serves a virtio-net or virtio-blk device to a vhost-user front-end such as QEMU over a Unix",
-        "socket. QEMU (microvm, virtio-mmio 1.x):",
-        "  qemu-system-x86_64 -M microvm -global virtio-mmio.force-legacy=false -m 256M \\",
-        "    -object memory-backend-memfd,id=mem,size=256M,share=on -numa node,memdev=mem \\",
-        "    -chardev socket,id=c,path=SOCK -netdev vhost-user,id=n,chardev=c -device virtio-net-device,netdev=n",
-        "  (blk: -chardev socket,id=c,path=SOCK -device vhost-user-blk,chardev=c)",
-        "Prints one line per connection with the negotiated features; serves until killed."})
+    description = {"Serves a virtio-net or virtio-blk device to a vhost-user front-end such as QEMU",
+        "over a Unix socket; prints one line per connection; serves until killed.",
+        "QEMU's side (microvm, virtio-mmio 1.x; the README has the whole command line):",
+        "  -M microvm,memory-backend=mem -global virtio-mmio.force-legacy=false",
+        "  -object memory-backend-memfd,id=mem,size=256M,share=on",
+        "  -chardev socket,id=c,path=SOCK",
+        "  -netdev vhost-user,id=n,chardev=c -device virtio-net-device,netdev=n",
+        "  (blk: -device vhost-user-blk,chardev=c)"})
 public final class VhostUserSample implements Callable<Integer>
 {
     /**
@@ -74,15 +74,9 @@ public final class VhostUserSample implements Callable<Integer>
     @Option(names = "--device", description = "net or blk (default: ${DEFAULT-VALUE})")
     String device = "net";
 
-    @Option(names = "--backend", description = "net: echo, echo-swap (MACs swapped) or udp (default: ${DEFAULT-VALUE})")
+    @Option(names = "--backend", description = "net: " + NetBackendChoice.NAMES + " (default: ${DEFAULT-VALUE}); "
+        + "responder answers ARP and ping for " + NetBackendChoice.RESPONDER_IP + ", udp binds loopback")
     String backend = "echo";
-
-    @Option(names = "--udp-local", paramLabel = "HOST:PORT",
-        description = "net udp: the address to bind (default: ${DEFAULT-VALUE})")
-    String udpLocal = "127.0.0.1:0";
-
-    @Option(names = "--udp-remote", paramLabel = "HOST:PORT", description = "net udp: where frames are sent")
-    String udpRemote;
 
     @Option(names = "--queue-pairs", description = "net: queue pairs, 1 to 8 (default: ${DEFAULT-VALUE})")
     int queuePairs = 1;
@@ -132,16 +126,6 @@ public final class VhostUserSample implements Callable<Integer>
         };
     }
 
-    private static InetSocketAddress address(final String text)
-    {
-        final int colon = text.lastIndexOf(':');
-        if (colon <= 0)
-        {
-            throw new IllegalArgumentException("not HOST:PORT: " + text);
-        }
-        return new InetSocketAddress(text.substring(0, colon), Integer.parseInt(text.substring(colon + 1)));
-    }
-
     /** Parses a byte count with an optional K, M or G suffix (powers of 1024). */
     static long parseSize(final String text)
     {
@@ -160,24 +144,14 @@ public final class VhostUserSample implements Callable<Integer>
 
     private NetBackend netBackend()
     {
-        return switch (backend)
+        try
         {
-            case "echo" -> EchoBackend.plain();
-            case "echo-swap" -> new EchoBackend(EchoBackend.DEFAULT_RING_BYTES, true);
-            case "udp" ->
-            {
-                try
-                {
-                    yield new UdpBackend(address(udpLocal), udpRemote == null ? null : address(udpRemote),
-                        UdpBackend.DEFAULT_SLOTS, UdpBackend.DEFAULT_SLOT_BYTES);
-                }
-                catch (final IllegalArgumentException ex)
-                {
-                    throw bad("--udp-local and --udp-remote must be HOST:PORT: " + ex.getMessage());
-                }
-            }
-            default -> throw bad("--backend must be echo, echo-swap or udp, not '" + backend + "'");
-        };
+            return NetBackendChoice.parse(backend);
+        }
+        catch (final IllegalArgumentException ex)
+        {
+            throw bad("--backend: " + ex.getMessage());
+        }
     }
 
     private BlockBackend blockBackend() throws IOException
@@ -229,8 +203,9 @@ public final class VhostUserSample implements Callable<Integer>
             case "net" ->
             {
                 final NetBackend net = netBackend();
-                served = new NetDevice(NetConfig.defaults().withQueuePairs(queuePairs).withQueueSize(FRONT_END_MAX_RING),
-                    net, idleStrategy);
+                final NetConfig config = NetConfig.defaults().withQueuePairs(queuePairs)
+                    .withQueueSize(FRONT_END_MAX_RING);
+                served = new NetDevice(config, net, idleStrategy);
                 rings = 2 * queuePairs;
                 minRings = 2;
                 description = "net, backend " + backend + (net instanceof UdpBackend udp
