@@ -24,38 +24,47 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * <p>
  * Thread safety: JUnit runs each test on one thread, which plays the guest.
  */
-class BlockQemuTraceReplayTest
+public final class BlockQemuTraceReplayTest
 {
     /** The recorded guest had 256 MiB; its rings lie below that. */
     private static final long GUEST_RAM = 512L << 20;
-    /** The recorded disk: a 64 MiB raw file. */
-    private static final long SECTORS = (64L << 20) / 512;
+    /** The recorded disk's size: a 64 MiB raw file (a fresh recording must use the same). */
+    public static final long DISK_BYTES = 64L << 20;
+    private static final long SECTORS = DISK_BYTES / 512;
 
     @ParameterizedTest
     @ValueSource(strings = {"blk-mmio", "blk-pci"})
     void shouldStartTheWayLinuxStartedQemusDevice(final String fixture) throws IOException
     {
-        final TransportTrace trace = load(fixture);
+        System.out.println(fixture + ": " + replayAndCheck(load(fixture)).summary());
+    }
+
+    /**
+     * Replays {@code trace} against a {@link BlockDevice} on a disk of the recorded size with QEMU's queue size on
+     * the trace's transport, and asserts what this class promises. The real-guest tier calls it on traces it records
+     * afresh.
+     *
+     * @return what the replay saw, for the caller to print.
+     */
+    public static TransportTraceReplay.Result replayAndCheck(final TransportTrace trace)
+    {
         assertEquals(2, trace.deviceId());
+        final int queueSize = TransportTraceReplay.qemuQueueSize(trace);
         try (VirtioMachine machine = VirtioMachine.create(VmConfig.defaults().withMemoryBytes(GUEST_RAM));
             MemoryBlockBackend disk = new MemoryBlockBackend(SECTORS, false, "replay"))
         {
-            // QEMU's virtio-mmio offers QueueNumMax 1024 (VIRTQUEUE_MAX_SIZE) and Linux takes it all; its virtio-pci
-            // offers the device's 256
-            final int queueSize = "mmio".equals(trace.transport()) ? 1024 : 256;
             final BlockDevice device = new BlockDevice(disk,
                 BlockDeviceConfig.defaults().withQueueSize(queueSize, queueSize - 2));
             // capacity (0-7) and blk_size (20-23) are configured as QEMU's were
             final TransportTraceReplay.Result result = TransportTraceReplay.replay(trace, machine, device,
                 offset -> offset < 8 || offset >= BlockConfigLayout.BLK_SIZE_OFFSET
                     && offset < BlockConfigLayout.BLK_SIZE_OFFSET + 4);
-            System.out.println(fixture + ": " + result.summary());
-
             assertTrue(result.mismatches().isEmpty(), () -> "fixed registers differ:\n" + result.summary());
             assertTrue(result.driverOk(), () -> "no DRIVER_OK:\n" + result.summary());
             assertEquals(result.driverFeatures(), result.activeFeatures(), "negotiated features");
             assertEquals(1, result.recordedQueues().size(), "one request queue");
             assertEquals(result.recordedQueues(), result.activeQueues(), "queue layout");
+            return result;
         }
     }
 

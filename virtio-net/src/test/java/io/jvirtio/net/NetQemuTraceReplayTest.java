@@ -25,7 +25,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * <p>
  * Thread safety: JUnit runs each test on one thread, which plays the guest.
  */
-class NetQemuTraceReplayTest
+public final class NetQemuTraceReplayTest
 {
     /** The recorded guest had 256 MiB; its rings lie below that. */
     private static final long GUEST_RAM = 512L << 20;
@@ -34,11 +34,20 @@ class NetQemuTraceReplayTest
     @ValueSource(strings = {"net-mmio", "net-pci"})
     void shouldStartTheWayLinuxStartedQemusDevice(final String fixture) throws IOException
     {
-        final TransportTrace trace = load(fixture);
+        System.out.println(fixture + ": " + replayAndCheck(load(fixture)).summary());
+    }
+
+    /**
+     * Replays {@code trace} against a {@link NetDevice} configured as QEMU's device was (MAC, MTU, one queue pair,
+     * link up, QEMU's queue size on the trace's transport) and asserts what this class promises. The real-guest tier
+     * calls it on traces it records afresh.
+     *
+     * @return what the replay saw, for the caller to print.
+     */
+    public static TransportTraceReplay.Result replayAndCheck(final TransportTrace trace)
+    {
         assertEquals(1, trace.deviceId());
-        // QEMU's virtio-mmio offers QueueNumMax 1024 (VIRTQUEUE_MAX_SIZE) and Linux takes it all; its virtio-pci
-        // offers the device's 256
-        final NetConfig config = NetConfig.defaults().withQueueSize("mmio".equals(trace.transport()) ? 1024 : 256);
+        final NetConfig config = NetConfig.defaults().withQueueSize(TransportTraceReplay.qemuQueueSize(trace));
         try (VirtioMachine machine = VirtioMachine.create(VmConfig.defaults().withMemoryBytes(GUEST_RAM)))
         {
             final NetDevice device = new NetDevice(config, new EchoBackend(1 << 20, false),
@@ -46,13 +55,12 @@ class NetQemuTraceReplayTest
             // mac (0-5), status (6-7), max_virtqueue_pairs (8-9) and mtu (10-11) are configured as QEMU's were
             final TransportTraceReplay.Result result = TransportTraceReplay.replay(trace, machine, device,
                 offset -> offset < 12);
-            System.out.println(fixture + ": " + result.summary());
-
             assertTrue(result.mismatches().isEmpty(), () -> "fixed registers differ:\n" + result.summary());
             assertTrue(result.driverOk(), () -> "no DRIVER_OK:\n" + result.summary());
             assertEquals(result.driverFeatures(), result.activeFeatures(), "negotiated features");
             assertEquals(3, result.recordedQueues().size(), "rx, tx and control queue");
             assertEquals(result.recordedQueues(), result.activeQueues(), "queue layout");
+            return result;
         }
     }
 

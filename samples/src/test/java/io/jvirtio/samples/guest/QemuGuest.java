@@ -63,6 +63,28 @@ public final class QemuGuest
         return GuestKit.onPath(QEMU) ? null : QEMU + " is not installed (apt-get install qemu-system-x86)";
     }
 
+    /** @return the first line QEMU prints for {@code --version}, or "unknown" if it cannot be run. */
+    public static String version()
+    {
+        try
+        {
+            final Process process = new ProcessBuilder(QEMU, "--version").redirectErrorStream(true).start();
+            final String first = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8)
+                .lines().findFirst().orElse("unknown");
+            process.waitFor(10, TimeUnit.SECONDS);
+            return first;
+        }
+        catch (final IOException e)
+        {
+            return "unknown";
+        }
+        catch (final InterruptedException e)
+        {
+            Thread.currentThread().interrupt();
+            return "unknown";
+        }
+    }
+
     /** @return the transport's form of a virtio device: {@code virtio-net} becomes virtio-net-device or -pci. */
     private String virtioDevice(final String type, final String properties)
     {
@@ -77,8 +99,19 @@ public final class QemuGuest
     /** QEMU's user-mode network (slirp): gateway 10.0.2.2, DHCP hands out 10.0.2.15. */
     public QemuGuest netUser()
     {
+        return netUser("");
+    }
+
+    /**
+     * {@link #netUser()} with more virtio-net device properties.
+     *
+     * @param properties comma-separated, each with a leading comma ({@code ",csum=off,mq=off"}), or "".
+     */
+    public QemuGuest netUser(final String properties)
+    {
         final String id = "n" + nextId++;
-        devices.addAll(List.of("-netdev", "user,id=" + id, "-device", virtioDevice("virtio-net", "netdev=" + id)));
+        devices.addAll(List.of("-netdev", "user,id=" + id, "-device",
+            virtioDevice("virtio-net", "netdev=" + id + properties)));
         return this;
     }
 
@@ -107,9 +140,30 @@ public final class QemuGuest
     /** QEMU's own virtio-blk on a raw image file. */
     public QemuGuest blkFile(final Path image, final boolean readOnly)
     {
+        return blkFile(image, readOnly, "");
+    }
+
+    /**
+     * {@link #blkFile(Path, boolean)} with more virtio-blk device properties.
+     *
+     * @param properties comma-separated, each with a leading comma, or "".
+     */
+    public QemuGuest blkFile(final Path image, final boolean readOnly, final String properties)
+    {
         final String id = "d" + nextId++;
         devices.addAll(List.of("-drive", "file=" + image + ",format=raw,if=none,id=" + id
-            + (readOnly ? ",readonly=on" : ""), "-device", virtioDevice("virtio-blk", "drive=" + id)));
+            + (readOnly ? ",readonly=on" : ""), "-device", virtioDevice("virtio-blk", "drive=" + id + properties)));
+        return this;
+    }
+
+    /**
+     * Records every access to every device register QEMU emulates ({@code -trace memory_region_ops_*}) into
+     * {@code log}: with the region's name, enough to extract each virtio device's register accesses
+     * ({@code TransportTrace.fromQemuLog}).
+     */
+    public QemuGuest traceRegisterAccesses(final Path log)
+    {
+        devices.addAll(List.of("-trace", "memory_region_ops_*,file=" + log));
         return this;
     }
 

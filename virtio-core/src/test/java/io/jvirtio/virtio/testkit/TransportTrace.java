@@ -155,11 +155,11 @@ public record TransportTrace(String transport, int deviceId, List<Access> access
      * out. Notifications that
      * QEMU turned into ioeventfd signals never reach the trace.
      *
-     * @param log     the trace log's lines.
-     * @param comment a comment line to put at the head of each trace (how it was recorded).
+     * @param log      the trace log's lines.
+     * @param comments comment lines to put at the head of each trace (how it was recorded).
      * @return one trace per device, in the order the devices were first touched.
      */
-    public static List<TransportTrace> fromQemuLog(final List<String> log, final String comment)
+    public static List<TransportTrace> fromQemuLog(final List<String> log, final List<String> comments)
     {
         final Map<String, List<Access>> mmio = new LinkedHashMap<>();
         final Map<String, List<long[]>> pci = new LinkedHashMap<>();
@@ -196,17 +196,17 @@ public record TransportTrace(String transport, int deviceId, List<Access> access
                 .mapToLong(Access::value).findFirst().orElse(0);
             if (deviceId != 0)
             {
-                traces.add(new TransportTrace("mmio", deviceId, accesses, List.of(comment)));
+                traces.add(new TransportTrace("mmio", deviceId, accesses, comments));
             }
         }
         for (final Map.Entry<String, List<long[]>> device : pci.entrySet())
         {
-            traces.add(pciTrace(device.getKey(), device.getValue(), comment));
+            traces.add(pciTrace(device.getKey(), device.getValue(), comments));
         }
         return traces;
     }
 
-    private static TransportTrace pciTrace(final String type, final List<long[]> raw, final String comment)
+    private static TransportTrace pciTrace(final String type, final List<long[]> raw, final List<String> comments)
     {
         // the common configuration starts the BAR and the driver reads its first field, so its lowest address,
         // rounded down to the page, is the BAR's base
@@ -242,7 +242,7 @@ public record TransportTrace(String transport, int deviceId, List<Access> access
             case "blk" -> 2;
             default -> throw new IllegalArgumentException("unknown virtio-pci device in trace: type=" + type);
         };
-        return new TransportTrace("pci", deviceId, accesses, List.of(comment));
+        return new TransportTrace("pci", deviceId, accesses, comments);
     }
 
     private static long mask(final int size)

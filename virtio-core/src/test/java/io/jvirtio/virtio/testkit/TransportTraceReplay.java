@@ -57,6 +57,8 @@ public final class TransportTraceReplay
     private static final int PCI_DEVICE_CONFIG = 0x2000;
     private static final int PCI_DEVICE_CONFIG_END = 0x3000;
     private static final int STATUS_DRIVER_OK = 4;
+    private static final int QEMU_MMIO_QUEUE_NUM_MAX = 1024;
+    private static final int QEMU_PCI_QUEUE_SIZE = 256;
 
     /**
      * A load whose value differed from QEMU's.
@@ -126,6 +128,16 @@ public final class TransportTraceReplay
 
     private TransportTraceReplay()
     {
+    }
+
+    /**
+     * @return the largest queue size QEMU offered on the trace's transport, for a device mirroring QEMU's: its
+     *     virtio-mmio offers VIRTQUEUE_MAX_SIZE (1024) as QueueNumMax and Linux takes all of it; its virtio-pci offers
+     *     the device's own size, 256 for net's data queues and blk's request queue.
+     */
+    public static int qemuQueueSize(final TransportTrace trace)
+    {
+        return "mmio".equals(trace.transport()) ? QEMU_MMIO_QUEUE_NUM_MAX : QEMU_PCI_QUEUE_SIZE;
     }
 
     /**
