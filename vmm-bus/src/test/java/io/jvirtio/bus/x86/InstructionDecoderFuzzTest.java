@@ -2,6 +2,12 @@ package io.jvirtio.bus.x86;
 
 import com.code_intelligence.jazzer.api.FuzzedDataProvider;
 import com.code_intelligence.jazzer.junit.FuzzTest;
+import io.jvirtio.bus.testing.FuzzInput;
+import io.jvirtio.bus.testing.FuzzSeeds;
+import org.junit.jupiter.api.Test;
+
+import java.util.Arrays;
+import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
@@ -15,8 +21,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * ({@code EMULTYPE_SKIP}) accepts and refuses exactly what the full decode does, with the same length; and every
  * failure is counted once per decode under its status.
  * <p>
- * Seeds live in {@code InstructionDecoderFuzzTestInputs/decode}: MOV stores and loads with prefixes, a prefix pile
- * past 15 bytes, a truncated ModRM, an unknown opcode. Thread safety: JUnit's thread only.
+ * Seeds live in {@code InstructionDecoderFuzzTestInputs/decode}, written by {@link #seeds()}: MOV stores and loads
+ * with prefixes, a prefix pile past 15 bytes, a truncated ModRM, an unknown opcode, LOCK and REP prefixes.
+ * Thread safety: JUnit's thread only.
  */
 class InstructionDecoderFuzzTest
 {
@@ -66,6 +73,39 @@ class InstructionDecoderFuzzTest
         {
             assertEquals(out.length(), lengthOnly.length(), "length-only mode finds the same length");
         }
+    }
+
+    @Test
+    void shouldMatchCheckedInSeeds()
+    {
+        FuzzSeeds.check(InstructionDecoderFuzzTest.class, "decode", seeds());
+    }
+
+    /** @return the seed inputs by file name: the bytes at RIP and how many of them were fetched. */
+    static Map<String, byte[]> seeds()
+    {
+        final byte[] prefixPile = new byte[InstructionDecoder.MAX_LENGTH];
+        Arrays.fill(prefixPile, (byte)0x66);
+        return Map.of(
+            "mov-store-16", seed(3, 0x66, 0x89, 0x07),
+            "mov-load-rip-relative", seed(6, 0x8B, 0x05, 0x10, 0x20, 0x00, 0x00),
+            "mov-store-imm32-sib-disp8", seed(8, 0xC7, 0x44, 0x24, 0x08, 0x78, 0x56, 0x34, 0x12),
+            "rex-w-movzx", seed(4, 0x48, 0x0F, 0xB6, 0x07),
+            "prefix-pile-past-15", new FuzzInput().integer(InstructionDecoder.MAX_LENGTH, 0, 15).rest(prefixPile)
+                .toBytes(),
+            "truncated-modrm", seed(1, 0x89),
+            "unknown-opcode-ud2", seed(2, 0x0F, 0x0B),
+            "lock-prefix", seed(3, 0xF0, 0x89, 0x07));
+    }
+
+    private static byte[] seed(final int available, final int... bytes)
+    {
+        final byte[] raw = new byte[bytes.length];
+        for (int i = 0; i < bytes.length; i++)
+        {
+            raw[i] = (byte)bytes[i];
+        }
+        return new FuzzInput().integer(available, 0, InstructionDecoder.MAX_LENGTH).rest(raw).toBytes();
     }
 
     private static long totalFailures(final InstructionDecoder d)

@@ -3,7 +3,12 @@ package io.jvirtio.bus.x86;
 import com.code_intelligence.jazzer.api.FuzzedDataProvider;
 import com.code_intelligence.jazzer.junit.FuzzTest;
 import io.jvirtio.bus.memory.GuestMemory;
+import io.jvirtio.bus.testing.FuzzInput;
+import io.jvirtio.bus.testing.FuzzSeeds;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
@@ -18,7 +23,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * refused with RESERVED_BIT and never translated); every paging-structure entry read lies inside RAM; a translation
  * stays below 2^MAXPHYADDR; and each fault is counted once.
  * <p>
- * Seeds live in {@code PageWalkerFuzzTestInputs/walk}. Thread safety: JUnit's thread only.
+ * Seeds live in {@code PageWalkerFuzzTestInputs/walk}, written by {@link #seeds()}: a 4 KiB path, 2 MiB and 1 GiB
+ * pages, a reserved bit above MAXPHYADDR, XD without NXE, a table that points at itself.
+ * Thread safety: JUnit's thread only.
  */
 class PageWalkerFuzzTest
 {
@@ -93,6 +100,59 @@ class PageWalkerFuzzTest
                 assertTrue(memory.isRam(out.entryAddress(), Long.BYTES), "the entry read lies in RAM");
             }
         }
+    }
+
+    @Test
+    void shouldMatchCheckedInSeeds()
+    {
+        FuzzSeeds.check(PageWalkerFuzzTest.class, "walk", seeds());
+    }
+
+    /** @return the seed inputs by file name; tables at pages 1 (PML4), 2 (PDPT), 3 (PD), 4 (PT). */
+    static Map<String, byte[]> seeds()
+    {
+        final long table = PageTableEntry.PRESENT | PageTableEntry.WRITABLE;
+        final long large = table | PageTableEntry.PAGE_SIZE;
+        final long linear4k = (1L << 39) | (2L << 30) | (3L << 21) | (4L << 12) | 0x123;
+        return Map.of(
+            "path-4k", walkSeed(36, false, new long[][] {
+                {1, 1, 2, table}, {2, 2, 3, table}, {3, 3, 4, table}, {4, 4, 5, table}}, linear4k, AccessType.WRITE),
+            "page-2m", walkSeed(40, false, new long[][] {
+                {1, 1, 2, table}, {2, 2, 3, table}, {3, 3, 0, large}}, linear4k, AccessType.READ),
+            "page-1g", walkSeed(52, false, new long[][] {{1, 1, 2, table}, {2, 2, 0, large}}, linear4k,
+                AccessType.FETCH),
+            "reserved-above-maxphyaddr", walkSeed(32, false, new long[][] {
+                {1, 1, 2, table}, {2, 2, 3, table}, {3, 3, 4, table}, {4, 4, -1, (1L << 40) | table}}, linear4k,
+                AccessType.READ),
+            "xd-without-nxe", walkSeed(46, false, new long[][] {
+                {1, 1, 2, table}, {2, 2, 3, table}, {3, 3, 4, table | PageTableEntry.EXECUTE_DISABLE}}, linear4k,
+                AccessType.FETCH),
+            "self-referencing-pml4", walkSeed(46, true, new long[][] {{1, 0, 1, table}}, 0x123, AccessType.READ));
+    }
+
+    /**
+     * @param entries each {table page, index, target page, flags}; a target page of -1 writes {@code flags} as the
+     *                whole raw entry.
+     */
+    private static byte[] walkSeed(
+        final int maxPhy, final boolean nxe, final long[][] entries, final long linear, final AccessType access)
+    {
+        final FuzzInput in = new FuzzInput().integer(maxPhy, 32, PageTableEntry.MAX_PHYSICAL_ADDRESS_BITS)
+            .bool(nxe).bool(true).bool(false).integer(1, 0, PAGES).integer(entries.length, 0, MAX_ENTRIES);
+        for (final long[] e : entries)
+        {
+            in.integer((int)e[0], 0, PAGES - 1).integer((int)e[1], 0, PageTableEntry.ENTRIES_PER_TABLE - 1);
+            final long flags = e[3];
+            if (e[2] < 0 || flags < 0 && !nxe)
+            {
+                in.bool(false).anyLong(e[2] < 0 ? flags : e[2] * PageTableEntry.TABLE_SIZE | flags);
+            }
+            else
+            {
+                in.bool(true).integer((int)e[2], 0, PAGES).anyInt((int)(flags & 0xFFF)).bool(flags < 0);
+            }
+        }
+        return in.integer(1, 1, MAX_WALKS).anyLong(linear).pick(access).toBytes();
     }
 
     private record Expected(WalkStatus status, long gpa)
