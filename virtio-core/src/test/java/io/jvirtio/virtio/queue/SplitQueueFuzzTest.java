@@ -4,11 +4,15 @@ import com.code_intelligence.jazzer.api.FuzzedDataProvider;
 import com.code_intelligence.jazzer.junit.FuzzTest;
 import io.jvirtio.bus.memory.GuestMemory;
 import io.jvirtio.bus.memory.GuestRegion;
+import io.jvirtio.bus.testing.FuzzInput;
+import io.jvirtio.bus.testing.FuzzSeeds;
+import org.junit.jupiter.api.Test;
 
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
@@ -27,7 +31,9 @@ import static org.junit.jupiter.api.Assertions.fail;
  * broken, the queue stays broken with the same {@link QueueError}, the error and QUEUE_BROKEN counted once and the
  * listener told once.
  * <p>
- * Seeds live in {@code SplitQueueFuzzTestInputs/popAndComplete}, written by {@link SplitQueueFuzzSeeds}.
+ * Seeds live in {@code SplitQueueFuzzTestInputs/popAndComplete}, written by {@link #seeds()}: a valid chain, an
+ * indirect table, a wrap with EVENT_IDX, a loop, an index jump, a head out of range, a buffer outside RAM, a
+ * duplicate head.
  * Thread safety: JUnit's thread only.
  */
 class SplitQueueFuzzTest
@@ -55,6 +61,121 @@ class SplitQueueFuzzTest
         try (GuestMemory memory = GuestMemory.of(GuestRegion.anonymous(0, RAM)))
         {
             new Run(memory, data).drive();
+        }
+    }
+
+    @Test
+    void shouldMatchCheckedInSeeds()
+    {
+        FuzzSeeds.check(SplitQueueFuzzTest.class, "popAndComplete", seeds());
+    }
+
+    /** @return the seed inputs by file name. */
+    static Map<String, byte[]> seeds()
+    {
+        final int next = DescriptorLayout.VIRTQ_DESC_F_NEXT;
+        final int write = DescriptorLayout.VIRTQ_DESC_F_WRITE;
+        final int indirect = DescriptorLayout.VIRTQ_DESC_F_INDIRECT;
+        return Map.of(
+            "valid-chain", new Seed(3, false, false, 0).descriptor(0, 0x4000, 64, next, 1)
+                .descriptor(1, 0x5000, 128, write, 0).entry(0, 0).idxPlus(1).pop().complete(0, 100).op(Op.PUBLISH)
+                .bytes(),
+            "indirect-table", new Seed(3, false, true, 0).descriptor(0, INDIRECT_AREA, 32, indirect, 0)
+                .indirect(0, 0x4000, 16, next, 1).indirect(1, 0x5000, 64, write, 0).entry(0, 0).idxPlus(1).pop()
+                .complete(0, 64).op(Op.PUBLISH).bytes(),
+            "wrap-with-event-idx", new Seed(2, true, false, 0xFFFF).op(Op.USED_EVENT).value(0xFFFF, 0xFFFF)
+                .descriptor(0, 0x5000, 32, write, 0).entry(3, 0).idxPlus(1).pop().complete(0, 32)
+                .descriptor(1, 0x6000, 32, write, 0).entry(0, 1).idxPlus(1).pop().complete(0, 8).op(Op.PUBLISH)
+                .bytes(),
+            "loop", new Seed(3, false, false, 0).descriptor(0, 0x4000, 16, next, 1).descriptor(1, 0x4100, 16, next, 0)
+                .entry(0, 0).idxPlus(1).pop().bytes(),
+            "avail-index-jump", new Seed(3, false, false, 0).descriptor(0, 0x4000, 16, 0, 0).op(Op.AVAIL_IDX)
+                .bool(false).value(0x100, 0xFFFF).pop().bytes(),
+            "head-out-of-range", new Seed(3, false, false, 0).op(Op.AVAIL_ENTRY).value(0, 7).bool(false)
+                .value(9, 0xFFFF).idxPlus(1).pop().bytes(),
+            "buffer-outside-ram", new Seed(3, false, false, 0).op(Op.DESCRIPTOR).value(0, 7).bool(false)
+                .anyLong(0xFFFF_FFFF_F000L).bool(true).value(0x1000, 0x1000).bool(true).value(write, 7).bool(true)
+                .value(0, 8).entry(0, 0).idxPlus(1).pop().bytes(),
+            "duplicate-head", new Seed(3, false, false, 0).descriptor(0, 0x5000, 64, write, 0).entry(0, 0)
+                .entry(1, 0).idxPlus(2).pop().pop().bytes());
+    }
+
+    /** A seed stated as the driver writes and device operations {@link Run} reads, in its order of consumption. */
+    private static final class Seed
+    {
+        private final FuzzInput in = new FuzzInput();
+        private final int size;
+
+        Seed(final int sizeLog2, final boolean eventIdx, final boolean indirect, final int start)
+        {
+            size = 1 << sizeLog2;
+            in.integer(sizeLog2, 0, MAX_SIZE_LOG2).bool(eventIdx).bool(indirect).integer(start, 0, 0xFFFF);
+        }
+
+        Seed op(final Op op)
+        {
+            in.pick(op);
+            return this;
+        }
+
+        Seed value(final int value, final int max)
+        {
+            in.integer(value, 0, max);
+            return this;
+        }
+
+        Seed bool(final boolean value)
+        {
+            in.bool(value);
+            return this;
+        }
+
+        Seed anyLong(final long value)
+        {
+            in.anyLong(value);
+            return this;
+        }
+
+        Seed descriptor(final int index, final long addr, final long len, final int flags, final int nextIndex)
+        {
+            return op(Op.DESCRIPTOR).value(index, size - 1).fields(addr, len, flags, nextIndex);
+        }
+
+        Seed indirect(final int index, final long addr, final long len, final int flags, final int nextIndex)
+        {
+            return op(Op.INDIRECT_DESCRIPTOR).value(index, 255).fields(addr, len, flags, nextIndex);
+        }
+
+        private Seed fields(final long addr, final long len, final int flags, final int nextIndex)
+        {
+            in.bool(true).longValue(addr, 0, RAM + 0x100).bool(true).longValue(len, 0, 0x1000)
+                .bool(true).integer(flags, 0, 7).bool(true).integer(nextIndex, 0, size);
+            return this;
+        }
+
+        Seed entry(final int slot, final int head)
+        {
+            return op(Op.AVAIL_ENTRY).value(slot, size - 1).bool(true).value(head, size);
+        }
+
+        Seed idxPlus(final int count)
+        {
+            return op(Op.AVAIL_IDX).bool(true).value(count, size);
+        }
+
+        Seed pop()
+        {
+            return op(Op.POP);
+        }
+
+        Seed complete(final int inFlightIndex, final int bytes)
+        {
+            return op(Op.COMPLETE).value(inFlightIndex, 0).value(bytes, MAX_WRITE);
+        }
+
+        byte[] bytes()
+        {
+            return in.toBytes();
         }
     }
 
