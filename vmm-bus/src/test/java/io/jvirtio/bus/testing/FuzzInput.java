@@ -11,8 +11,8 @@ import java.io.ByteArrayOutputStream;
  * Encoding (libFuzzer's FuzzedDataProvider, which Jazzer's follows): integral values are taken from the end of the
  * input, most significant byte first, as many bytes as the range {@code max - min} needs; Jazzer returns that raw
  * value when it lies in {@code [min, max]} and {@code min + raw % (max - min + 1)} otherwise, and the raw
- * two's-complement value for {@code consumeInt()} and {@code consumeLong()}; byte
- * arrays are taken from the front. Ranges with a negative minimum are refused: Jazzer maps those differently.
+ * two's-complement value for {@code consumeInt()} and {@code consumeLong()}; byte arrays are taken from the front.
+ * Ranges with a negative minimum are refused: Jazzer maps those differently.
  * {@code FuzzInputTest} checks the encoding against Jazzer itself.
  * <p>
  * Thread safety: not thread-safe; one seed generator at a time.
