@@ -47,13 +47,6 @@ final class ProgramBackend implements GuestBackend
         });
     }
 
-    /** @return null when this build has the vhost-user program, else why the tests cannot run, in one line. */
-    static String unavailable()
-    {
-        final boolean present = Programs.all().stream().anyMatch(p -> p.name().equals(PROGRAM));
-        return present ? null : "this build has no ./jvirtio " + PROGRAM + " program";
-    }
-
     /**
      * Starts the program and waits (bounded) until it listens.
      *

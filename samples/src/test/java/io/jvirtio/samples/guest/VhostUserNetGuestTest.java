@@ -36,8 +36,6 @@ class VhostUserNetGuestTest
     {
         final String noQemu = QemuGuest.unavailable();
         assumeTrue(noQemu == null, () -> "real-guest tier skipped: " + noQemu);
-        final String noProgram = ProgramBackend.unavailable();
-        assumeTrue(noProgram == null, () -> "vhost-user guest tests skipped: " + noProgram);
         kit = GuestKit.shared();
         assumeTrue(kit.unavailable() == null, () -> "real-guest tier skipped: guest kit unavailable: "
             + kit.unavailable());
