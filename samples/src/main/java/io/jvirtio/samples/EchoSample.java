@@ -1,9 +1,6 @@
 package io.jvirtio.samples;
 
-import io.jvirtio.bus.event.BackoffIdleStrategy;
-import io.jvirtio.bus.event.BusySpinIdleStrategy;
 import io.jvirtio.bus.event.IdleStrategy;
-import io.jvirtio.bus.event.ParkingIdleStrategy;
 import io.jvirtio.bus.memory.GuestMemory;
 import io.jvirtio.bus.stats.ExitPath;
 import io.jvirtio.bus.stats.ExitStatsTable;
@@ -17,6 +14,7 @@ import io.jvirtio.net.backend.NetBackend;
 import io.jvirtio.net.capture.CapturingBackend;
 import io.jvirtio.net.driver.NetQueuePairDriver;
 import io.jvirtio.samples.bench.ThreadAllocations;
+import io.jvirtio.samples.cli.IdleOption;
 import io.jvirtio.samples.cli.Json;
 import io.jvirtio.samples.cli.TransportOption;
 import io.jvirtio.virtio.VirtioFeatures;
@@ -140,17 +138,6 @@ public final class EchoSample implements Callable<Integer>
         return new CommandLine.ParameterException(spec.commandLine(), message);
     }
 
-    private IdleStrategy idleStrategy()
-    {
-        return switch (idle)
-        {
-            case "spin" -> BusySpinIdleStrategy.INSTANCE;
-            case "backoff" -> new BackoffIdleStrategy();
-            case "park" -> ParkingIdleStrategy.INSTANCE;
-            default -> throw bad("--idle must be spin, backoff or park, not '" + idle + "'");
-        };
-    }
-
     /** Fills the frame with its sequence number: MACs, EtherType, the sequence, then bytes derived from it. */
     private static void buildFrame(final MemorySegment frame, final int length, final long sequence)
     {
@@ -189,7 +176,7 @@ public final class EchoSample implements Callable<Integer>
             throw bad("--frames must be positive, --size 60 to 1514, --queue-pairs 1 to 8");
         }
         final TransportKind kind = TransportOption.parse(spec.commandLine(), transport);
-        final IdleStrategy idleStrategy = idleStrategy();
+        final IdleStrategy idleStrategy = IdleOption.parse(spec.commandLine(), idle);
         final EchoBackend echoBackend = EchoBackend.plain();
         final Result r;
         final CapturingBackend capturing = capture == null ? null : CapturingBackend.open(echoBackend, capture, true);
@@ -281,6 +268,38 @@ public final class EchoSample implements Callable<Integer>
             progress.printf("echo: %d frames of %d bytes, %d queue pair(s), transport %s, features 0x%x%n",
                 frames, size, queuePairs, kind.name().toLowerCase(Locale.ROOT), up.features());
             return new Echo(machine, up.driver(), up.pairs(), up.rxQueues(), arena, frames, size, progress).run();
+        }
+    }
+
+    /**
+     * The guest's idle loop: spins a little, then halts with receive interrupts enabled until something comes back on
+     * one of {@code rxQueues} (or 100 ms pass).
+     */
+    static void awaitReceive(final VirtioDriver driver, final SplitQueueDriver[] rxQueues) throws InterruptedException
+    {
+        for (int i = 0; i < SPINS_BEFORE_HALT; i++)
+        {
+            for (final SplitQueueDriver rx : rxQueues)
+            {
+                if (rx.lastUsed() != rx.raw().usedIdx())
+                {
+                    return;
+                }
+            }
+            Thread.onSpinWait();
+        }
+        boolean pending = false;
+        for (final SplitQueueDriver rx : rxQueues)
+        {
+            pending |= rx.enableInterruptsAndCheck();
+        }
+        if (!pending)
+        {
+            driver.awaitInterrupt(100, TimeUnit.MILLISECONDS);
+        }
+        for (final SplitQueueDriver rx : rxQueues)
+        {
+            rx.disableInterrupts();
         }
     }
 
@@ -464,35 +483,6 @@ public final class EchoSample implements Callable<Integer>
             expectedOnPair[pair] = (sequence >>> 4) + 1;
         }
 
-        /** Spins a little, then halts with receive interrupts enabled until something comes back. */
-        private void idle() throws InterruptedException
-        {
-            for (int i = 0; i < SPINS_BEFORE_HALT; i++)
-            {
-                for (final SplitQueueDriver rx : rxQueues)
-                {
-                    if (rx.lastUsed() != rx.raw().usedIdx())
-                    {
-                        return;
-                    }
-                }
-                Thread.onSpinWait();
-            }
-            boolean pending = false;
-            for (final SplitQueueDriver rx : rxQueues)
-            {
-                pending |= rx.enableInterruptsAndCheck();
-            }
-            if (!pending)
-            {
-                driver.awaitInterrupt(100, TimeUnit.MILLISECONDS);
-            }
-            for (final SplitQueueDriver rx : rxQueues)
-            {
-                rx.disableInterrupts();
-            }
-        }
-
         Result run() throws InterruptedException
         {
             for (final SplitQueueDriver rx : rxQueues)
@@ -517,7 +507,7 @@ public final class EchoSample implements Callable<Integer>
             {
                 if (!pump(warm, sent))
                 {
-                    idle();
+                    awaitReceive(driver, rxQueues);
                 }
             }
             final long receivedBefore = received;
@@ -542,7 +532,7 @@ public final class EchoSample implements Callable<Integer>
                 }
                 else
                 {
-                    idle();
+                    awaitReceive(driver, rxQueues);
                     stalls = sent[0] == target ? stalls + 1 : 0;
                 }
                 if (System.nanoTime() > nextProgress)

@@ -322,35 +322,6 @@ public final class EchoSoak implements Callable<Integer>
             trackers[pair].arrived(sequence);
         }
 
-        /** Spins a little, then halts with receive interrupts enabled until something comes back. */
-        private void idle() throws InterruptedException
-        {
-            for (int i = 0; i < EchoSample.SPINS_BEFORE_HALT; i++)
-            {
-                for (final SplitQueueDriver rx : rxQueues)
-                {
-                    if (rx.lastUsed() != rx.raw().usedIdx())
-                    {
-                        return;
-                    }
-                }
-                Thread.onSpinWait();
-            }
-            boolean pending = false;
-            for (final SplitQueueDriver rx : rxQueues)
-            {
-                pending |= rx.enableInterruptsAndCheck();
-            }
-            if (!pending)
-            {
-                driver.awaitInterrupt(100, TimeUnit.MILLISECONDS);
-            }
-            for (final SplitQueueDriver rx : rxQueues)
-            {
-                rx.disableInterrupts();
-            }
-        }
-
         Result run() throws InterruptedException
         {
             for (final SplitQueueDriver rx : rxQueues)
@@ -374,7 +345,7 @@ public final class EchoSoak implements Callable<Integer>
                 }
                 else
                 {
-                    idle();
+                    EchoSample.awaitReceive(driver, rxQueues);
                     stalls = sent == frames ? stalls + 1 : 0;
                     if (stalls >= 50)
                     {

@@ -6,16 +6,14 @@ import io.jvirtio.blk.VirtioBlk;
 import io.jvirtio.blk.backend.BlockBackend;
 import io.jvirtio.blk.backend.FileBlockBackend;
 import io.jvirtio.blk.backend.MemoryBlockBackend;
-import io.jvirtio.bus.event.BackoffIdleStrategy;
-import io.jvirtio.bus.event.BusySpinIdleStrategy;
 import io.jvirtio.bus.event.IdleStrategy;
-import io.jvirtio.bus.event.ParkingIdleStrategy;
 import io.jvirtio.bus.linux.Libc;
 import io.jvirtio.net.NetConfig;
 import io.jvirtio.net.NetDevice;
 import io.jvirtio.net.backend.NetBackend;
 import io.jvirtio.net.backend.NetBackendChoice;
 import io.jvirtio.net.backend.UdpBackend;
+import io.jvirtio.samples.cli.IdleOption;
 import io.jvirtio.samples.cli.Json;
 import io.jvirtio.virtio.VirtioDevice;
 import io.jvirtio.virtio.vhostuser.VhostUserBackend;
@@ -115,17 +113,6 @@ public final class VhostUserSample implements Callable<Integer>
         return new CommandLine.ParameterException(spec.commandLine(), message);
     }
 
-    private IdleStrategy idleStrategy()
-    {
-        return switch (idle)
-        {
-            case "spin" -> BusySpinIdleStrategy.INSTANCE;
-            case "backoff" -> new BackoffIdleStrategy();
-            case "park" -> ParkingIdleStrategy.INSTANCE;
-            default -> throw bad("--idle must be spin, backoff or park, not '" + idle + "'");
-        };
-    }
-
     /** Parses a byte count with an optional K, M or G suffix (powers of 1024). */
     static long parseSize(final String text)
     {
@@ -193,7 +180,7 @@ public final class VhostUserSample implements Callable<Integer>
         {
             throw bad("--seconds must not be negative, --queue-pairs and --num-queues 1 to 8");
         }
-        final IdleStrategy idleStrategy = idleStrategy();
+        final IdleStrategy idleStrategy = IdleOption.parse(spec.commandLine(), idle);
         final VirtioDevice served;
         final int rings;
         final int minRings;

@@ -1,5 +1,7 @@
 package io.jvirtio.samples.guest;
 
+import org.junit.jupiter.api.Assumptions;
+
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -67,6 +69,22 @@ public final class GuestKit
         this.unavailable = unavailable;
         this.toolsUnavailable = toolsUnavailable;
         this.description = description;
+    }
+
+    /**
+     * For a guest test's {@code @BeforeEach}: skips the test, with the one line that says what is missing, unless
+     * QEMU is installed and the kit is available (per test, since a class-level skip would hide the line).
+     *
+     * @return the shared kit.
+     */
+    public static GuestKit assumeAvailable()
+    {
+        final String noQemu = QemuGuest.unavailable();
+        Assumptions.assumeTrue(noQemu == null, () -> "real-guest tier skipped: " + noQemu);
+        final GuestKit kit = shared();
+        Assumptions.assumeTrue(kit.unavailable() == null, () -> "real-guest tier skipped: guest kit unavailable: "
+            + kit.unavailable());
+        return kit;
     }
 
     /** @return the kit for this JVM, found in or built into the cache on first use. */

@@ -19,7 +19,6 @@ import java.nio.file.Path;
 import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * Records, afresh, the register accesses Linux's virtio_mmio and virtio_pci drivers make while they probe and start
@@ -52,11 +51,7 @@ class QemuTransportTraceTest
     @BeforeEach
     void kit()
     {
-        final String noQemu = QemuGuest.unavailable();
-        assumeTrue(noQemu == null, () -> "real-guest tier skipped: " + noQemu);
-        kit = GuestKit.shared();
-        assumeTrue(kit.unavailable() == null, () -> "real-guest tier skipped: guest kit unavailable: "
-            + kit.unavailable());
+        kit = GuestKit.assumeAvailable();
     }
 
     @ParameterizedTest

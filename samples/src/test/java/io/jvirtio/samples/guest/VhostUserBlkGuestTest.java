@@ -16,7 +16,6 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * Linux's virtio_blk against jvirtio's virtio-blk on a file image behind the vhost-user back-end
@@ -37,11 +36,7 @@ class VhostUserBlkGuestTest
     @BeforeEach
     void kit()
     {
-        final String noQemu = QemuGuest.unavailable();
-        assumeTrue(noQemu == null, () -> "real-guest tier skipped: " + noQemu);
-        kit = GuestKit.shared();
-        assumeTrue(kit.unavailable() == null, () -> "real-guest tier skipped: guest kit unavailable: "
-            + kit.unavailable());
+        kit = GuestKit.assumeAvailable();
     }
 
     @ParameterizedTest

@@ -34,11 +34,7 @@ class VhostUserNetGuestTest
     @BeforeEach
     void kit()
     {
-        final String noQemu = QemuGuest.unavailable();
-        assumeTrue(noQemu == null, () -> "real-guest tier skipped: " + noQemu);
-        kit = GuestKit.shared();
-        assumeTrue(kit.unavailable() == null, () -> "real-guest tier skipped: guest kit unavailable: "
-            + kit.unavailable());
+        kit = GuestKit.assumeAvailable();
     }
 
     @ParameterizedTest
