@@ -2,6 +2,7 @@ package io.jvirtio.virtio.vhostuser;
 
 import io.jvirtio.bus.event.LinuxEventFd;
 import io.jvirtio.bus.linux.Libc;
+import io.jvirtio.bus.linux.UnixSocket;
 import io.jvirtio.virtio.VirtioFeatures;
 import io.jvirtio.virtio.queue.SplitQueueConfig;
 import io.jvirtio.virtio.queue.SplitQueueDriver;
@@ -11,6 +12,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -92,7 +95,7 @@ class VhostUserCveRegressionTest
         final long offered = rig.server.backend().offeredProtocolFeatures();
         assertFalse(VirtioFeatures.has(offered, VhostUserProtocolFeature.LOG_SHMFD), "logging is not offered");
         final byte[] log = new byte[16];
-        final java.nio.ByteBuffer fields = java.nio.ByteBuffer.wrap(log).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        final ByteBuffer fields = ByteBuffer.wrap(log).order(ByteOrder.LITTLE_ENDIAN);
         fields.putLong(0xFFFF_FFFF_FFFF_F000L).putLong(0x2000);
         rig.assertRefused(VhostUserCounter.NOT_NEGOTIATED, front ->
         {
@@ -232,7 +235,7 @@ class VhostUserCveRegressionTest
             front.negotiate();
             front.send(VhostUserRequest.GET_INFLIGHT_FD, inflight, front.region.fd(), front.region.fd());
         });
-        final LinuxEventFd[] many = new LinuxEventFd[io.jvirtio.bus.linux.UnixSocket.MAX_FDS];
+        final LinuxEventFd[] many = new LinuxEventFd[UnixSocket.MAX_FDS];
         try
         {
             // bound: MAX_FDS eventfds

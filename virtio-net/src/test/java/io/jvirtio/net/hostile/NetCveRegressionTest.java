@@ -11,6 +11,7 @@ import io.jvirtio.virtio.queue.QueueCounter;
 import io.jvirtio.virtio.testkit.HostHealth;
 import org.junit.jupiter.api.Test;
 
+import java.net.InetSocketAddress;
 import java.util.Arrays;
 
 import static io.jvirtio.net.ControlLayout.VIRTIO_NET_CTRL_MQ;
@@ -292,7 +293,7 @@ class NetCveRegressionTest
     {
         final int slots = 8;
         try (NetGuest guest = new NetGuest(TransportKind.PCI, PLAIN);
-            UdpBackend udp = new UdpBackend(new java.net.InetSocketAddress("127.0.0.1", 0), null, slots,
+            UdpBackend udp = new UdpBackend(new InetSocketAddress("127.0.0.1", 0), null, slots,
                 UdpBackend.DEFAULT_SLOT_BYTES))
         {
             udp.remote(udp.localAddress());
