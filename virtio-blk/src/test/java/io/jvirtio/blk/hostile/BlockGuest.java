@@ -4,6 +4,8 @@ import io.jvirtio.blk.BlockCounter;
 import io.jvirtio.blk.BlockDevice;
 import io.jvirtio.blk.BlockDeviceConfig;
 import io.jvirtio.blk.VirtioBlk;
+import io.jvirtio.blk.backend.BlockBackend;
+import io.jvirtio.blk.backend.FileBlockBackend;
 import io.jvirtio.blk.backend.MemoryBlockBackend;
 import io.jvirtio.bus.memory.GuestMemory;
 import io.jvirtio.bus.vm.VmConfig;
@@ -16,9 +18,12 @@ import io.jvirtio.virtio.machine.VirtioMachine;
 import io.jvirtio.virtio.queue.SplitQueueDriver;
 import io.jvirtio.virtio.testkit.HostHealth;
 
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.file.Files;
 import java.util.Arrays;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
@@ -31,9 +36,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * A hostile guest in front of a {@link BlockDevice} on a real transport: a {@link VirtioMachine}, the device over a
- * patterned {@link MemoryBlockBackend}, the guest driver at DRIVER_OK with request queue 0, and a {@link HostHealth}
- * watch started once the ring exists. Requests are chains the test builds descriptor by descriptor; every kick and
- * register access is a vCPU exit.
+ * patterned {@link MemoryBlockBackend} (or a backend the test gives), the guest driver at DRIVER_OK with request
+ * queue 0, and a {@link HostHealth} watch started once the ring exists. Requests are chains the test builds
+ * descriptor by descriptor; every kick and register access is a vCPU exit.
  * <p>
  * Thread safety: the test thread, which plays the guest on vCPU 0.
  */
@@ -51,7 +56,7 @@ final class BlockGuest implements AutoCloseable
 
     final VirtioMachine machine;
     final GuestMemory memory;
-    final MemoryBlockBackend disk;
+    final BlockBackend disk;
     final BlockDevice device;
     final AttachedDevice attached;
     final VirtioDriver driver;
@@ -67,20 +72,32 @@ final class BlockGuest implements AutoCloseable
     /** @param readOnly whether the disk is read-only (the device then offers VIRTIO_BLK_F_RO). */
     BlockGuest(final TransportKind kind, final long wanted, final boolean readOnly)
     {
+        this(kind, wanted, patterned(readOnly));
+    }
+
+    /** @param disk the backend, owned by the guest from now on (closed with it). */
+    BlockGuest(final TransportKind kind, final long wanted, final BlockBackend disk)
+    {
         machine = VirtioMachine.create(VmConfig.defaults());
         memory = machine.vm().memory();
-        disk = new MemoryBlockBackend(SECTORS, readOnly, "hostile");
-        // bound: the disk's bytes
-        for (long i = 0; i < disk.segment().byteSize(); i++)
-        {
-            disk.segment().set(ValueLayout.JAVA_BYTE, i, (byte)(i * 13 + 1));
-        }
+        this.disk = disk;
         device = new BlockDevice(disk, BlockDeviceConfig.defaults().withQueueSize(QUEUE_SIZE, SEG_MAX)
             .withRangeLimits(64, 4));
         attached = machine.attach(device, kind);
         driver = attached.driver();
         start(wanted);
         health = HostHealth.watch(machine);
+    }
+
+    private static MemoryBlockBackend patterned(final boolean readOnly)
+    {
+        final MemoryBlockBackend disk = new MemoryBlockBackend(SECTORS, readOnly, "hostile");
+        // bound: the disk's bytes
+        for (long i = 0; i < disk.segment().byteSize(); i++)
+        {
+            disk.segment().set(ValueLayout.JAVA_BYTE, i, (byte)(i * 13 + 1));
+        }
+        return disk;
     }
 
     /** Negotiates {@code wanted}, sets up queue 0 with used-buffer interrupts off, and sets DRIVER_OK. */
@@ -209,7 +226,18 @@ final class BlockGuest implements AutoCloseable
     /** @return the disk's bytes. */
     byte[] diskBytes()
     {
-        return disk.segment().toArray(ValueLayout.JAVA_BYTE);
+        if (disk instanceof final FileBlockBackend file)
+        {
+            try
+            {
+                return Files.readAllBytes(file.path());
+            }
+            catch (final IOException ex)
+            {
+                throw new UncheckedIOException(ex);
+            }
+        }
+        return ((MemoryBlockBackend)disk).segment().toArray(ValueLayout.JAVA_BYTE);
     }
 
     /** @return {@code length} guest bytes at {@code gpa}. */
@@ -311,6 +339,13 @@ final class BlockGuest implements AutoCloseable
     {
         health.close();
         machine.close();
-        disk.close();
+        try
+        {
+            disk.close();
+        }
+        catch (final IOException ex)
+        {
+            throw new UncheckedIOException(ex);
+        }
     }
 }

@@ -475,6 +475,13 @@ public final class VhostUserBackend implements DeviceHost
             throw new VhostUserException(VhostUserCounter.BAD_RING_SIZE, "ring size must be a power of two from 1 "
                 + "to the maximum: index=" + index + ", num=" + Integer.toUnsignedString(num) + ", max=" + max);
         }
+        if (addrSet[index] && !translates(index, num))
+        {
+            // CVE-2020-10723: a ring accepted small must not grow past its region once its addresses are set
+            throw new VhostUserException(VhostUserCounter.RING_OUTSIDE_MEMORY, "ring at its new size outside the "
+                + "memory table: index=" + index + ", num=" + num + ", desc=0x"
+                + Long.toHexString(descUserAddr[index]));
+        }
         stopIfRunning(index);
         ringNum[index] = num;
         reconcile();
@@ -517,7 +524,12 @@ public final class VhostUserBackend implements DeviceHost
     /** @return true if the ring's three areas, at its size (or one byte before SET_VRING_NUM), are in the table. */
     private boolean translates(final int index)
     {
-        final int num = Math.max(ringNum[index], 1);
+        return translates(index, Math.max(ringNum[index], 1));
+    }
+
+    /** @return true if the ring's three areas, at size {@code num}, are each inside one region of the table. */
+    private boolean translates(final int index, final int num)
+    {
         return table.toGuestPhysical(descUserAddr[index], DescriptorLayout.tableLength(num)) != -1
             && table.toGuestPhysical(availUserAddr[index], AvailRingLayout.length(num)) != -1
             && table.toGuestPhysical(usedUserAddr[index], UsedRingLayout.length(num)) != -1;

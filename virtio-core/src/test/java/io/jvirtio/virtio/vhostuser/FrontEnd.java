@@ -1,6 +1,7 @@
 package io.jvirtio.virtio.vhostuser;
 
 import io.jvirtio.bus.event.LinuxEventFd;
+import io.jvirtio.bus.linux.Libc;
 import io.jvirtio.bus.linux.UnixSocket;
 import io.jvirtio.bus.memory.GuestMemory;
 import io.jvirtio.bus.memory.GuestRegion;
@@ -30,6 +31,8 @@ final class FrontEnd implements AutoCloseable
     static final long RAM = 1 << 20;
     /** Where the front-end "maps" guest RAM in its own address space. */
     static final long USER_BASE = 0x7f00_0000_0000L;
+    /** How long {@link #isClosedByBackEnd()} waits for the close: a failure timeout, never a measurement. */
+    private static final int CLOSE_TIMEOUT_MS = 10_000;
     /** Bit 30 of GET_FEATURES. */
     static final long PROTOCOL_FEATURES_BIT =
         VirtioFeatures.bit(VhostUserProtocolFeature.VHOST_USER_F_PROTOCOL_FEATURES);
@@ -40,6 +43,8 @@ final class FrontEnd implements AutoCloseable
     private final Arena arena = Arena.ofConfined();
     private final MemorySegment out = arena.allocate(HEADER_LENGTH + VhostUserMessageLayout.MAX_PAYLOAD, 8);
     private final MemorySegment in = arena.allocate(HEADER_LENGTH + VhostUserMessageLayout.MAX_PAYLOAD, 8);
+    /** One {@code struct pollfd}: fd, events, revents. */
+    private final MemorySegment pollFd = arena.allocate(8, 4);
 
     FrontEnd(final Path path) throws IOException
     {
@@ -108,6 +113,14 @@ final class FrontEnd implements AutoCloseable
         // bound: a refused message gets at most one REPLY_ACK before the close
         for (int i = 0; i < 2; i++)
         {
+            // a back-end that accepted the message sends nothing more: fail after the timeout instead of hanging
+            pollFd.set(ValueLayout.JAVA_INT, 0, socket.fd());
+            pollFd.set(ValueLayout.JAVA_SHORT, 4, (short)Libc.POLLIN);
+            pollFd.set(ValueLayout.JAVA_SHORT, 6, (short)0);
+            if (Libc.poll(pollFd, 1, CLOSE_TIMEOUT_MS) <= 0)
+            {
+                return false;
+            }
             final long n = socket.receive(in, 0, HEADER_LENGTH + 8);
             if (n <= 0)
             {

@@ -9,15 +9,12 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.function.Consumer;
-import java.util.stream.Stream;
 
 import static io.jvirtio.virtio.vhostuser.VhostUserMessageLayout.NEED_REPLY;
 import static io.jvirtio.virtio.vhostuser.VhostUserMessageLayout.VERSION;
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
@@ -30,7 +27,7 @@ class HostileFrontEndTest
     @TempDir
     Path dir;
 
-    private LoopbackDevice device;
+    private VhostUserRig rig;
     private VhostUserServer server;
     private Path path;
 
@@ -38,59 +35,23 @@ class HostileFrontEndTest
     void startServer() throws IOException
     {
         assumeTrue(Libc.isAvailable(), Libc.unavailableReason());
-        device = new LoopbackDevice();
-        path = dir.resolve("vhost.sock");
-        server = VhostUserServer.listen(new VhostUserBackend(device, 1, 1, new VhostUserCounters()), path,
-            VhostUserServer.Listener.NONE);
-        server.start();
+        rig = new VhostUserRig(dir);
+        server = rig.server;
+        path = rig.path;
     }
 
     @AfterEach
     void stopServer()
     {
-        if (server != null)
+        if (rig != null)
         {
-            server.close();
+            rig.close();
         }
     }
 
-    private static long openFds() throws IOException
-    {
-        try (Stream<Path> fds = Files.list(Path.of("/proc/self/fd")))
-        {
-            return fds.count();
-        }
-    }
-
-    /**
-     * Connects, runs {@code hostile}, and checks the outcome.
-     *
-     * @param counter the counter the message must increment.
-     * @param hostile the front-end's actions; the last one is refused.
-     */
     private void assertRefused(final VhostUserCounter counter, final Consumer<FrontEnd> hostile) throws Exception
     {
-        final VhostUserCounters counters = server.counters();
-        final long before = counters.get(counter);
-        final long disconnections = counters.get(VhostUserCounter.DISCONNECTIONS);
-        final long fds;
-        try (FrontEnd front = new FrontEnd(path))
-        {
-            // one answered message first, so that the server holds its end of the connection when fds are counted
-            front.getU64(VhostUserRequest.GET_FEATURES);
-            fds = openFds();
-            hostile.accept(front);
-            assertTrue(front.isClosedByBackEnd(), "the back-end closes the connection");
-        }
-        VhostUserBackendTest.awaitDisconnections(counters, disconnections + 1);
-        assertEquals(before + 1, counters.get(counter), counter + " in " + counters);
-        assertFalse(server.backend().isActive());
-        try (FrontEnd next = new FrontEnd(path))
-        {
-            assertTrue(next.getU64(VhostUserRequest.GET_FEATURES) != 0, "the server serves the next connection");
-            assertEquals(fds, openFds(), "every fd the hostile messages brought was closed");
-        }
-        VhostUserBackendTest.awaitDisconnections(counters, disconnections + 2);
+        rig.assertRefused(counter, hostile);
     }
 
     @Test

@@ -4,11 +4,14 @@ import io.jvirtio.net.NetConfig;
 import io.jvirtio.net.NetCounter;
 import io.jvirtio.net.NetDevice;
 import io.jvirtio.net.NetFeatures;
+import io.jvirtio.net.backend.EchoBackend;
+import io.jvirtio.net.backend.UdpBackend;
 import io.jvirtio.virtio.machine.TransportKind;
 import io.jvirtio.virtio.queue.QueueCounter;
 import io.jvirtio.virtio.testkit.HostHealth;
 import org.junit.jupiter.api.Test;
 
+import java.net.InetSocketAddress;
 import java.util.Arrays;
 
 import static io.jvirtio.net.ControlLayout.VIRTIO_NET_CTRL_MQ;
@@ -16,6 +19,7 @@ import static io.jvirtio.net.ControlLayout.VIRTIO_NET_ERR;
 import static io.jvirtio.net.NetFeatures.VIRTIO_NET_F_CTRL_VQ;
 import static io.jvirtio.net.NetFeatures.VIRTIO_NET_F_MQ;
 import static io.jvirtio.net.NetFeatures.VIRTIO_NET_F_MRG_RXBUF;
+import static io.jvirtio.net.NetFeatures.VIRTIO_NET_F_MTU;
 import static io.jvirtio.net.NetFeatures.bit;
 import static io.jvirtio.net.hostile.NetGuest.HEADER;
 import static io.jvirtio.net.hostile.NetGuest.frame;
@@ -34,6 +38,10 @@ class NetCveRegressionTest
 {
     private static final long MERGEABLE = NetDevice.OFFERED_FEATURES;
     private static final long PLAIN = NetDevice.OFFERED_FEATURES & ~bit(VIRTIO_NET_F_MRG_RXBUF);
+    /** The device's frame limit without MTU (NetCounter.TX_FRAME_TOO_LARGE): 64 KiB plus an Ethernet header. */
+    private static final int MAX_FRAME = 65_550;
+    /** Bytes an echo ring record of a 1514-byte frame takes: length word, header, frame, 4-byte aligned. */
+    private static final int ECHO_RECORD = (Integer.BYTES + HEADER + 1514 + 3) & ~3;
 
     private static long[] rxBuffer(final NetGuest guest, final int length)
     {
@@ -188,6 +196,117 @@ class NetCveRegressionTest
             assertTrue(popped <= 2L * posted, "the device did more work than the buffers it had: popped=" + popped);
             guest.backend.clear();
             assertEquals(HEADER + 60, guest.awaitUsed(0, (int)rxBuffer(guest, HEADER + 1514)[0]), "the staged one");
+            guest.checkHealthy();
+        }
+    }
+
+    /** Transmits {@code count} frames of {@code length} bytes, each waited for: the device has passed each on. */
+    private static void transmitFrames(final NetGuest guest, final int count, final int length)
+    {
+        // bound: the count the test gives
+        for (int i = 0; i < count; i++)
+        {
+            assertEquals(0, guest.transmit(header(0, 0, 0, 0, 0, 0), frame(length, i)));
+        }
+    }
+
+    /** Takes the backend away and lets the frame the device staged for RX out into one buffer. @return the frame. */
+    private static byte[] drainStaged(final NetGuest guest, final int length)
+    {
+        guest.backend.behind(null);
+        final long[] buffer = rxBuffer(guest, HEADER + 1514);
+        assertEquals(HEADER + length, guest.awaitUsed(0, (int)buffer[0]), "the one frame the device staged");
+        return read(guest, buffer[1] + HEADER, length);
+    }
+
+    /**
+     * Every copy is bounded by the buffer it goes into. A TX frame one byte over the device's frame limit, spread
+     * over descriptors, is dropped and counted before any byte is copied into the device's staging buffer (the frame
+     * at the limit still goes through); a frame larger than the echo backend's whole ring is dropped and counted by
+     * the backend instead of being copied past the ring.
+     */
+    @Test
+    void cve_2024_7730_framesLargerThanAnyBufferDroppedAndCounted()
+    {
+        // without MTU the device's limit is its staging buffer's, 64 KiB plus an Ethernet header
+        try (NetGuest guest = new NetGuest(TransportKind.PCI, PLAIN & ~bit(VIRTIO_NET_F_MTU)))
+        {
+            final byte[] over = frame(MAX_FRAME + 1, 5);
+            final int third = over.length / 3;
+            final long sent = guest.backend.transmitted.size();
+            assertEquals(0, guest.transmit(header(0, 0, 0, 0, 0, 0), Arrays.copyOfRange(over, 0, third),
+                Arrays.copyOfRange(over, third, 2 * third), Arrays.copyOfRange(over, 2 * third, over.length)));
+            assertEquals(1, guest.count(NetCounter.TX_FRAME_TOO_LARGE));
+            assertEquals(sent, guest.backend.transmitted.size(), "nothing reached the backend");
+            final byte[] limit = frame(MAX_FRAME, 6);
+            guest.transmit(header(0, 0, 0, 0, 0, 0), limit);
+            final byte[] out = guest.backend.transmitted.stream().skip(sent).findFirst().orElseThrow();
+            assertArrayEquals(limit, Arrays.copyOfRange(out, HEADER, out.length), "the frame at the limit");
+
+            final EchoBackend echo = new EchoBackend(65_536 + 16, false);
+            guest.backend.behind(echo);
+            transmitFrames(guest, 1, MAX_FRAME);
+            assertEquals(1, echo.dropped(), "a frame larger than the whole ring is the backend's to drop");
+            assertEquals(0, echo.echoed());
+            transmitFrames(guest, 1, 1000);
+            assertEquals(1, echo.echoed(), "the ring still takes what fits");
+            assertArrayEquals(frame(1000, 0), drainStaged(guest, 1000));
+            assertEquals(1, guest.count(NetCounter.TX_FRAME_TOO_LARGE));
+            guest.checkHealthy();
+        }
+    }
+
+    /**
+     * Every host-side buffer fed by the guest has a cap: a guest that transmits to the echo backend and never posts
+     * an RX buffer fills the echo's ring, then every further frame is dropped and counted; the device stages one
+     * frame and takes nothing more.
+     */
+    @Test
+    void cve_2020_27174_echoRingBoundedWhenGuestNeverPostsRxBuffers()
+    {
+        try (NetGuest guest = new NetGuest(TransportKind.PCI, PLAIN))
+        {
+            final int ringBytes = 2 * (65_536 + 16);
+            final EchoBackend echo = new EchoBackend(ringBytes, false);
+            guest.backend.behind(echo);
+            final int frames = 300;
+            transmitFrames(guest, frames, 1514);
+            // the guest gave the TX queue this many chains, plus the health check's follow-up traffic
+            guest.health.popBound(frames + 2L * NetGuest.QUEUE_SIZE);
+            assertEquals(frames, echo.echoed() + echo.dropped(), "every frame is either queued or dropped");
+            assertTrue(echo.echoed() <= ringBytes / ECHO_RECORD + 1,
+                "the ring holds what its bytes hold, plus the one the device staged: echoed=" + echo.echoed());
+            assertTrue(echo.dropped() >= frames - ringBytes / ECHO_RECORD - 1, "dropped=" + echo.dropped());
+            assertTrue(guest.count(NetCounter.RX_NO_BUFFER) >= 1);
+            assertEquals(0, guest.count(NetCounter.RX_FRAMES));
+            assertArrayEquals(frame(1514, 0), drainStaged(guest, 1514), "the first frame echoed");
+            guest.checkHealthy();
+        }
+    }
+
+    /**
+     * The same cap on the UDP backend's receive ring: the guest transmits to the backend's own socket and never
+     * posts an RX buffer; the ring holds its slots, every further datagram is dropped and counted.
+     */
+    @Test
+    void cve_2020_27174_udpRingBoundedWhenGuestNeverPostsRxBuffers()
+    {
+        final int slots = 8;
+        try (NetGuest guest = new NetGuest(TransportKind.PCI, PLAIN);
+            UdpBackend udp = new UdpBackend(new InetSocketAddress("127.0.0.1", 0), null, slots,
+                UdpBackend.DEFAULT_SLOT_BYTES))
+        {
+            udp.remote(udp.localAddress());
+            guest.backend.behind(udp);
+            final int frames = 40;
+            transmitFrames(guest, frames, 100);
+            guest.await(() -> udp.sent() + udp.txDropped() == frames, "every frame handed to the socket");
+            guest.await(() -> udp.received() + udp.rxDropped() == udp.sent(), "every datagram received or dropped");
+            assertTrue(udp.received() <= slots + 1,
+                "the ring holds its slots, plus the one the device staged: received=" + udp.received());
+            assertTrue(udp.rxDropped() >= udp.sent() - slots - 1, "dropped=" + udp.rxDropped());
+            assertEquals(0, guest.count(NetCounter.RX_FRAMES));
+            assertEquals(100, drainStaged(guest, 100).length);
             guest.checkHealthy();
         }
     }
