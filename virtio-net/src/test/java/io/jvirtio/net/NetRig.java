@@ -32,6 +32,7 @@ final class NetRig implements AutoCloseable
     final long features;
     final int queueSize;
     final SplitQueue[] queues;
+    final SplitQueueConfig[] configs;
     final SplitQueueDriver[] drivers;
     final EventFd[] kicks;
     final RecordingInterrupt interrupt = new RecordingInterrupt();
@@ -56,6 +57,7 @@ final class NetRig implements AutoCloseable
         this.features = features;
         this.queueSize = queueSize;
         queues = new SplitQueue[queueCount];
+        configs = new SplitQueueConfig[queueCount];
         drivers = new SplitQueueDriver[queueCount];
         kicks = new EventFd[queueCount];
         final boolean eventIdx = (features & (1L << 29)) != 0;
@@ -64,6 +66,7 @@ final class NetRig implements AutoCloseable
         {
             final long base = alloc(SplitQueueConfig.contiguousLength(queueSize), 4096);
             final SplitQueueConfig config = SplitQueueConfig.contiguous(base, queueSize, eventIdx, indirect);
+            configs[q] = config;
             drivers[q] = new SplitQueueDriver(memory, config);
             queues[q] = new SplitQueue(memory, queueSize, QueueBrokenListener.NONE);
             assertEquals(QueueConfigStatus.VALID, queues[q].activate(config));
