@@ -7,7 +7,7 @@ import io.jvirtio.bus.vm.SimulatedVm;
 import io.jvirtio.bus.vm.VmConfig;
 import io.jvirtio.virtio.DeviceStatus;
 import io.jvirtio.virtio.transport.LoopbackDevice;
-import io.jvirtio.virtio.transport.QueueArea;
+import io.jvirtio.virtio.transport.QueueConfigSnapshot;
 import io.jvirtio.virtio.transport.TransportCore;
 import io.jvirtio.virtio.transport.TransportCounter;
 import io.jvirtio.bus.testing.FuzzInput;
@@ -126,7 +126,7 @@ class VirtioMmioFuzzTest
             final boolean write = data.consumeBoolean();
             final long value = data.consumeBoolean() ? data.consumeInt(0, 0xFF) : data.consumeLong();
             final int queue = selected >= 0 && selected < core.queueCount() ? (int)selected : -1;
-            final long[] before = queueState(core);
+            final QueueConfigSnapshot before = QueueConfigSnapshot.of(core);
             final boolean driverOkBefore = (core.status() & DeviceStatus.DRIVER_OK) != 0;
             final long countersBefore = totalCounters(t);
             final boolean selectedReady = queue >= 0 && core.queueReady(queue);
@@ -147,7 +147,7 @@ class VirtioMmioFuzzTest
             assertTrue((status & DeviceStatus.DRIVER_OK) == 0 || (status & DeviceStatus.FEATURES_OK) != 0,
                 "DRIVER_OK without FEATURES_OK: status=0x" + Integer.toHexString(status));
             assertEquals(0, core.negotiatedFeatures() & ~core.deviceFeatures(), "negotiated beyond the offer");
-            assertFrozenWhileReady(core, before, driverOkBefore);
+            before.assertFrozen(core, driverOkBefore);
             if (write && offset < CONFIG && refused(offset, size, selectedReady))
             {
                 assertTrue(totalCounters(t) > countersBefore,
@@ -246,35 +246,6 @@ class VirtioMmioFuzzTest
         assertEquals(VERSION_2, t.read(VERSION, REGISTER_SIZE), "Version");
         assertEquals(LoopbackDevice.DEVICE_ID, t.read(DEVICE_ID, REGISTER_SIZE), "DeviceID");
         assertEquals(VirtioMmioTransport.DEFAULT_VENDOR_ID, t.read(VENDOR_ID, REGISTER_SIZE), "VendorID");
-    }
-
-    /** @return per queue: ready, size, and the three addresses. */
-    private static long[] queueState(final TransportCore core)
-    {
-        final long[] state = new long[core.queueCount() * 5];
-        for (int q = 0; q < core.queueCount(); q++)
-        {
-            state[5 * q] = core.queueReady(q) ? 1 : 0;
-            state[5 * q + 1] = core.queueSize(q);
-            state[5 * q + 2] = core.queueAddress(q, QueueArea.DESC);
-            state[5 * q + 3] = core.queueAddress(q, QueueArea.DRIVER);
-            state[5 * q + 4] = core.queueAddress(q, QueueArea.DEVICE);
-        }
-        return state;
-    }
-
-    private static void assertFrozenWhileReady(final TransportCore core, final long[] before, final boolean driverOk)
-    {
-        final long[] after = queueState(core);
-        final boolean reset = core.status() == 0;
-        for (int q = 0; q < core.queueCount(); q++)
-        {
-            final boolean frozen = before[5 * q] == 1 && after[5 * q] == 1 || driverOk && !reset;
-            for (int f = 1; f < 5 && frozen && !reset; f++)
-            {
-                assertEquals(before[5 * q + f], after[5 * q + f], "queue " + q + " field " + f + " frozen");
-            }
-        }
     }
 
     private static long totalCounters(final VirtioMmioTransport t)

@@ -9,7 +9,7 @@ import io.jvirtio.bus.pci.PciHeader;
 import io.jvirtio.bus.testing.FuzzInput;
 import io.jvirtio.bus.testing.FuzzSeeds;
 import io.jvirtio.virtio.DeviceStatus;
-import io.jvirtio.virtio.transport.QueueArea;
+import io.jvirtio.virtio.transport.QueueConfigSnapshot;
 import io.jvirtio.virtio.transport.TransportCore;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
@@ -147,7 +147,7 @@ class VirtioPciFuzzTest
         final boolean write, final long value)
     {
         final TransportCore core = t.core();
-        final long[] before = queueState(core);
+        final QueueConfigSnapshot before = QueueConfigSnapshot.of(core);
         final boolean driverOkBefore = (core.status() & DeviceStatus.DRIVER_OK) != 0;
         final long countersBefore = totalCounters(t);
         final boolean refused = write && refused(t, region, offset, size, value);
@@ -192,7 +192,7 @@ class VirtioPciFuzzTest
         assertTrue((status & DeviceStatus.DRIVER_OK) == 0 || (status & DeviceStatus.FEATURES_OK) != 0,
             "DRIVER_OK without FEATURES_OK: status=0x" + Integer.toHexString(status));
         assertEquals(0, core.negotiatedFeatures() & ~core.deviceFeatures(), "negotiated beyond the offer: " + where);
-        assertFrozen(core, before, driverOkBefore);
+        before.assertFrozen(core, driverOkBefore);
         if (write && region == REGION_STRUCTURE && size == 2
             && (offset == CONFIG_MSIX_VECTOR || offset == QUEUE_MSIX_VECTOR && selectedQueue(t) >= 0))
         {
@@ -450,35 +450,6 @@ class VirtioPciFuzzTest
                 "queue vector in range: queue=" + q + ", vector=" + vector);
         }
         t.writeStructure(QUEUE_SELECT, 2, select);
-    }
-
-    /** @return per queue: ready, size, and the three addresses. */
-    private static long[] queueState(final TransportCore core)
-    {
-        final long[] state = new long[core.queueCount() * 5];
-        for (int q = 0; q < core.queueCount(); q++)
-        {
-            state[5 * q] = core.queueReady(q) ? 1 : 0;
-            state[5 * q + 1] = core.queueSize(q);
-            state[5 * q + 2] = core.queueAddress(q, QueueArea.DESC);
-            state[5 * q + 3] = core.queueAddress(q, QueueArea.DRIVER);
-            state[5 * q + 4] = core.queueAddress(q, QueueArea.DEVICE);
-        }
-        return state;
-    }
-
-    private static void assertFrozen(final TransportCore core, final long[] before, final boolean driverOk)
-    {
-        final long[] after = queueState(core);
-        final boolean reset = core.status() == 0;
-        for (int q = 0; q < core.queueCount(); q++)
-        {
-            final boolean frozen = before[5 * q] == 1 && after[5 * q] == 1 || driverOk && !reset;
-            for (int f = 1; f < 5 && frozen && !reset; f++)
-            {
-                assertEquals(before[5 * q + f], after[5 * q + f], "queue " + q + " field " + f + " frozen");
-            }
-        }
     }
 
     private static long totalCounters(final VirtioPciTransport t)
