@@ -83,7 +83,7 @@ final class ConfigSpace
             throw new VhostUserException(VhostUserCounter.BAD_PAYLOAD_SIZE, "config payload shorter than its header:"
                 + " request=" + VhostUserRequest.name(request) + ", size=" + length);
         }
-        VhostUserBackend.expectFds(request, fds, 0);
+        MessageChecks.expectFds(request, fds, 0);
         final int offset = payload.get(ValueLayout.JAVA_INT_UNALIGNED, CONFIG_OFFSET_OFFSET);
         final int size = payload.get(ValueLayout.JAVA_INT_UNALIGNED, CONFIG_SIZE_OFFSET);
         if (size < 0 || offset < 0 || size > MAX_CONFIG_SIZE || offset > MAX_CONFIG_SIZE - size)

@@ -20,6 +20,9 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.Arrays;
 
+import static io.jvirtio.virtio.vhostuser.MessageChecks.expect;
+import static io.jvirtio.virtio.vhostuser.MessageChecks.expectFds;
+import static io.jvirtio.virtio.vhostuser.MessageChecks.expectSize;
 import static io.jvirtio.virtio.vhostuser.VhostUserMessageLayout.ADDR_AVAIL_OFFSET;
 import static io.jvirtio.virtio.vhostuser.VhostUserMessageLayout.ADDR_DESC_OFFSET;
 import static io.jvirtio.virtio.vhostuser.VhostUserMessageLayout.ADDR_INDEX_OFFSET;
@@ -330,26 +333,6 @@ public final class VhostUserBackend implements DeviceHost
         }
     }
 
-    private void expect(final int request, final int size, final int length, final UnixSocket fds, final int fdCount)
-    {
-        if (size != length)
-        {
-            throw new VhostUserException(VhostUserCounter.BAD_PAYLOAD_SIZE, "payload size does not fit request: "
-                + "request=" + VhostUserRequest.name(request) + ", size=" + size + ", expected=" + length);
-        }
-        expectFds(request, fds, fdCount);
-    }
-
-    static void expectFds(final int request, final UnixSocket fds, final int fdCount)
-    {
-        if (fds.receivedFdCount() != fdCount || fds.fdsTruncated())
-        {
-            throw new VhostUserException(VhostUserCounter.WRONG_FD_COUNT, "wrong number of fds: request="
-                + VhostUserRequest.name(request) + ", fds=" + fds.receivedFdCount() + ", truncated="
-                + fds.fdsTruncated() + ", expected=" + fdCount);
-        }
-    }
-
     private void requireProtocolFeature(final int request, final int bit)
     {
         if (!VirtioFeatures.has(protocolFeatures, bit))
@@ -530,18 +513,22 @@ public final class VhostUserBackend implements DeviceHost
     /** @return true if the ring's three areas, at size {@code num}, are each inside one region of the table. */
     private boolean translates(final int index, final int num)
     {
-        return table.toGuestPhysical(descUserAddr[index], DescriptorLayout.tableLength(num)) != -1
-            && table.toGuestPhysical(availUserAddr[index], AvailRingLayout.length(num)) != -1
-            && table.toGuestPhysical(usedUserAddr[index], UsedRingLayout.length(num)) != -1;
+        final SplitQueueConfig c = ringConfig(index, num, false, false);
+        return c.descTable() != -1 && c.availRing() != -1 && c.usedRing() != -1;
+    }
+
+    /** @return ring {@code index} at size {@code num} in guest-physical addresses; -1 for an area outside the table. */
+    private SplitQueueConfig ringConfig(final int index, final int num, final boolean eventIdx, final boolean indirect)
+    {
+        return new SplitQueueConfig(num,
+            table.toGuestPhysical(descUserAddr[index], DescriptorLayout.tableLength(num)),
+            table.toGuestPhysical(availUserAddr[index], AvailRingLayout.length(num)),
+            table.toGuestPhysical(usedUserAddr[index], UsedRingLayout.length(num)), eventIdx, indirect);
     }
 
     private void setVringFile(final int request, final MemorySegment payload, final UnixSocket fds)
     {
-        if (payload.byteSize() != U64_LENGTH)
-        {
-            throw new VhostUserException(VhostUserCounter.BAD_PAYLOAD_SIZE, "payload size does not fit request: "
-                + "request=" + VhostUserRequest.name(request) + ", size=" + payload.byteSize() + ", expected=8");
-        }
+        expectSize(request, payload.byteSize(), U64_LENGTH);
         final long value = payload.get(ValueLayout.JAVA_LONG_UNALIGNED, 0);
         if ((value & ~(FILE_INDEX_MASK | FILE_NOFD)) != 0)
         {
@@ -667,19 +654,15 @@ public final class VhostUserBackend implements DeviceHost
             {
                 continue;
             }
-            final int num = ringNum[i];
-            final long usedRing = table.toGuestPhysical(usedUserAddr[i], UsedRingLayout.length(num));
-            final SplitQueueConfig config = new SplitQueueConfig(num,
-                table.toGuestPhysical(descUserAddr[i], DescriptorLayout.tableLength(num)),
-                table.toGuestPhysical(availUserAddr[i], AvailRingLayout.length(num)), usedRing, eventIdx, indirect);
-            final QueueConfigStatus status = usedRing == -1 ? QueueConfigStatus.USED_RING_NOT_IN_RAM
+            final SplitQueueConfig config = ringConfig(i, ringNum[i], eventIdx, indirect);
+            final QueueConfigStatus status = config.usedRing() == -1 ? QueueConfigStatus.USED_RING_NOT_IN_RAM
                 : built[i].activate(config, ringBase[i],
-                table.memory().getShortAcquireLE(usedRing + UsedRingLayout.IDX_OFFSET) & U16_MASK);
+                table.memory().getShortAcquireLE(config.usedRing() + UsedRingLayout.IDX_OFFSET) & U16_MASK);
             if (status != QueueConfigStatus.VALID)
             {
                 clearRunning();
                 throw new VhostUserException(VhostUserCounter.RING_CONFIG_REJECTED, "ring configuration refused: "
-                    + "index=" + i + ", status=" + status + ", num=" + num);
+                    + "index=" + i + ", status=" + status + ", num=" + config.size());
             }
             queueEnabled[i] = true;
             queueKicks[i] = kicks[i];

@@ -65,21 +65,6 @@ public final class Libc
     public static final long SOCKADDR_UN_SIZE = 110;
     /** The longest {@code sun_path}, with its terminating NUL. */
     public static final int SUN_PATH_MAX = 108;
-    /** {@code struct msghdr} on x86-64: name, namelen, iov, iovlen, control, controllen, flags. */
-    public static final long MSGHDR_SIZE = 56;
-    public static final long MSGHDR_NAME_OFFSET = 0;
-    public static final long MSGHDR_NAMELEN_OFFSET = 8;
-    public static final long MSGHDR_IOV_OFFSET = 16;
-    public static final long MSGHDR_IOVLEN_OFFSET = 24;
-    public static final long MSGHDR_CONTROL_OFFSET = 32;
-    public static final long MSGHDR_CONTROLLEN_OFFSET = 40;
-    public static final long MSGHDR_FLAGS_OFFSET = 48;
-    /** {@code struct iovec} on x86-64: base pointer, then size_t length. */
-    public static final long IOVEC_SIZE = 16;
-    /** {@code struct cmsghdr} on x86-64: size_t len, int level, int type, then the data (CMSG_DATA). */
-    public static final long CMSGHDR_SIZE = 16;
-    public static final long CMSG_LEVEL_OFFSET = 8;
-    public static final long CMSG_TYPE_OFFSET = 12;
     /** {@code struct stat} on x86-64: 144 bytes, {@code st_size} (a signed 64-bit count) at offset 48. */
     public static final long STAT_SIZE = 144;
     public static final long STAT_ST_SIZE_OFFSET = 48;

@@ -25,12 +25,27 @@ import java.nio.file.Path;
  */
 public final class UnixSocket implements AutoCloseable
 {
+    /** {@code struct msghdr} on x86-64: name, namelen, iov, iovlen, control, controllen, flags. */
+    private static final long MSGHDR_SIZE = 56;
+    private static final long MSGHDR_NAME_OFFSET = 0;
+    private static final long MSGHDR_NAMELEN_OFFSET = 8;
+    private static final long MSGHDR_IOV_OFFSET = 16;
+    private static final long MSGHDR_IOVLEN_OFFSET = 24;
+    private static final long MSGHDR_CONTROL_OFFSET = 32;
+    private static final long MSGHDR_CONTROLLEN_OFFSET = 40;
+    private static final long MSGHDR_FLAGS_OFFSET = 48;
+    /** {@code struct iovec} on x86-64: base pointer, then size_t length. */
+    private static final long IOVEC_SIZE = 16;
+    /** {@code struct cmsghdr} on x86-64: size_t len, int level, int type, then the data (CMSG_DATA). */
+    private static final long CMSGHDR_SIZE = 16;
+    private static final long CMSG_LEVEL_OFFSET = 8;
+    private static final long CMSG_TYPE_OFFSET = 12;
     /** The most descriptors one read accepts: VHOST_MEMORY_BASELINE_NREGIONS, the largest vhost-user fd count. */
     public static final int MAX_FDS = 8;
 
     private static final long FD_BYTES = Integer.BYTES;
     /** CMSG_SPACE(MAX_FDS * 4): the header, then the descriptors, padded to 8. */
-    private static final long CONTROL_SIZE = Libc.CMSGHDR_SIZE + ((MAX_FDS * FD_BYTES + 7) & ~7L);
+    private static final long CONTROL_SIZE = CMSGHDR_SIZE + ((MAX_FDS * FD_BYTES + 7) & ~7L);
 
     private final int fd;
     private final Arena arena = Arena.ofShared();
@@ -48,11 +63,11 @@ public final class UnixSocket implements AutoCloseable
     private UnixSocket(final int fd)
     {
         this.fd = fd;
-        receiveHeader = arena.allocate(Libc.MSGHDR_SIZE, 8);
-        receiveIov = arena.allocate(Libc.IOVEC_SIZE, 8);
+        receiveHeader = arena.allocate(MSGHDR_SIZE, 8);
+        receiveIov = arena.allocate(IOVEC_SIZE, 8);
         receiveControl = arena.allocate(CONTROL_SIZE, 8);
-        sendHeader = arena.allocate(Libc.MSGHDR_SIZE, 8);
-        sendIov = arena.allocate(Libc.IOVEC_SIZE, 8);
+        sendHeader = arena.allocate(MSGHDR_SIZE, 8);
+        sendIov = arena.allocate(IOVEC_SIZE, 8);
         sendControl = arena.allocate(CONTROL_SIZE, 8);
     }
 
@@ -156,10 +171,10 @@ public final class UnixSocket implements AutoCloseable
         receiveIov.set(ValueLayout.ADDRESS, 0, target);
         receiveIov.set(ValueLayout.JAVA_LONG, 8, length);
         receiveHeader.fill((byte)0);
-        receiveHeader.set(ValueLayout.ADDRESS, Libc.MSGHDR_IOV_OFFSET, receiveIov);
-        receiveHeader.set(ValueLayout.JAVA_LONG, Libc.MSGHDR_IOVLEN_OFFSET, 1L);
-        receiveHeader.set(ValueLayout.ADDRESS, Libc.MSGHDR_CONTROL_OFFSET, receiveControl);
-        receiveHeader.set(ValueLayout.JAVA_LONG, Libc.MSGHDR_CONTROLLEN_OFFSET, CONTROL_SIZE);
+        receiveHeader.set(ValueLayout.ADDRESS, MSGHDR_IOV_OFFSET, receiveIov);
+        receiveHeader.set(ValueLayout.JAVA_LONG, MSGHDR_IOVLEN_OFFSET, 1L);
+        receiveHeader.set(ValueLayout.ADDRESS, MSGHDR_CONTROL_OFFSET, receiveControl);
+        receiveHeader.set(ValueLayout.JAVA_LONG, MSGHDR_CONTROLLEN_OFFSET, CONTROL_SIZE);
         long ret;
         // bound: retried only when a signal interrupted the call
         do
@@ -171,11 +186,11 @@ public final class UnixSocket implements AutoCloseable
         {
             return ret;
         }
-        if ((receiveHeader.get(ValueLayout.JAVA_INT, Libc.MSGHDR_FLAGS_OFFSET) & Libc.MSG_CTRUNC) != 0)
+        if ((receiveHeader.get(ValueLayout.JAVA_INT, MSGHDR_FLAGS_OFFSET) & Libc.MSG_CTRUNC) != 0)
         {
             truncated = true;
         }
-        collectFds(receiveHeader.get(ValueLayout.JAVA_LONG, Libc.MSGHDR_CONTROLLEN_OFFSET));
+        collectFds(receiveHeader.get(ValueLayout.JAVA_LONG, MSGHDR_CONTROLLEN_OFFSET));
         return ret;
     }
 
@@ -209,23 +224,23 @@ public final class UnixSocket implements AutoCloseable
     {
         long at = 0;
         // bound: the control buffer is CONTROL_SIZE bytes and each header advances by at least CMSGHDR_SIZE
-        while (at + Libc.CMSGHDR_SIZE <= controlLength)
+        while (at + CMSGHDR_SIZE <= controlLength)
         {
             final long cmsgLength = receiveControl.get(ValueLayout.JAVA_LONG, at);
-            if (cmsgLength < Libc.CMSGHDR_SIZE || at + cmsgLength > controlLength)
+            if (cmsgLength < CMSGHDR_SIZE || at + cmsgLength > controlLength)
             {
                 return;
             }
-            final int level = receiveControl.get(ValueLayout.JAVA_INT, at + Libc.CMSG_LEVEL_OFFSET);
-            final int type = receiveControl.get(ValueLayout.JAVA_INT, at + Libc.CMSG_TYPE_OFFSET);
+            final int level = receiveControl.get(ValueLayout.JAVA_INT, at + CMSG_LEVEL_OFFSET);
+            final int type = receiveControl.get(ValueLayout.JAVA_INT, at + CMSG_TYPE_OFFSET);
             if (level == Libc.SOL_SOCKET && type == Libc.SCM_RIGHTS)
             {
-                final long count = (cmsgLength - Libc.CMSGHDR_SIZE) / FD_BYTES;
+                final long count = (cmsgLength - CMSGHDR_SIZE) / FD_BYTES;
                 // bound: the descriptors in one control message, at most MAX_FDS by CONTROL_SIZE
                 for (long i = 0; i < count; i++)
                 {
                     final int received =
-                        receiveControl.get(ValueLayout.JAVA_INT, at + Libc.CMSGHDR_SIZE + i * FD_BYTES);
+                        receiveControl.get(ValueLayout.JAVA_INT, at + CMSGHDR_SIZE + i * FD_BYTES);
                     if (receivedCount < MAX_FDS)
                     {
                         receivedFds[receivedCount++] = received;
@@ -311,22 +326,22 @@ public final class UnixSocket implements AutoCloseable
             sendIov.set(ValueLayout.ADDRESS, 0, buffer.asSlice(offset + done, length - done));
             sendIov.set(ValueLayout.JAVA_LONG, 8, length - done);
             sendHeader.fill((byte)0);
-            sendHeader.set(ValueLayout.ADDRESS, Libc.MSGHDR_IOV_OFFSET, sendIov);
-            sendHeader.set(ValueLayout.JAVA_LONG, Libc.MSGHDR_IOVLEN_OFFSET, 1L);
+            sendHeader.set(ValueLayout.ADDRESS, MSGHDR_IOV_OFFSET, sendIov);
+            sendHeader.set(ValueLayout.JAVA_LONG, MSGHDR_IOVLEN_OFFSET, 1L);
             if (withFds)
             {
-                final long cmsgLength = Libc.CMSGHDR_SIZE + fdCount * FD_BYTES;
+                final long cmsgLength = CMSGHDR_SIZE + fdCount * FD_BYTES;
                 sendControl.fill((byte)0);
                 sendControl.set(ValueLayout.JAVA_LONG, 0, cmsgLength);
-                sendControl.set(ValueLayout.JAVA_INT, Libc.CMSG_LEVEL_OFFSET, Libc.SOL_SOCKET);
-                sendControl.set(ValueLayout.JAVA_INT, Libc.CMSG_TYPE_OFFSET, Libc.SCM_RIGHTS);
+                sendControl.set(ValueLayout.JAVA_INT, CMSG_LEVEL_OFFSET, Libc.SOL_SOCKET);
+                sendControl.set(ValueLayout.JAVA_INT, CMSG_TYPE_OFFSET, Libc.SCM_RIGHTS);
                 // bound: at most MAX_FDS descriptors
                 for (int i = 0; i < fdCount; i++)
                 {
-                    sendControl.set(ValueLayout.JAVA_INT, Libc.CMSGHDR_SIZE + i * FD_BYTES, fds[i]);
+                    sendControl.set(ValueLayout.JAVA_INT, CMSGHDR_SIZE + i * FD_BYTES, fds[i]);
                 }
-                sendHeader.set(ValueLayout.ADDRESS, Libc.MSGHDR_CONTROL_OFFSET, sendControl);
-                sendHeader.set(ValueLayout.JAVA_LONG, Libc.MSGHDR_CONTROLLEN_OFFSET, (cmsgLength + 7) & ~7L);
+                sendHeader.set(ValueLayout.ADDRESS, MSGHDR_CONTROL_OFFSET, sendControl);
+                sendHeader.set(ValueLayout.JAVA_LONG, MSGHDR_CONTROLLEN_OFFSET, (cmsgLength + 7) & ~7L);
             }
             final long n = Libc.sendmsg(fd, sendHeader, Libc.MSG_NOSIGNAL);
             if (n == -Libc.EINTR)
